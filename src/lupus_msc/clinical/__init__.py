@@ -1,0 +1,1 @@
+"""Pure clinical instruments (no I/O). Each module implements one section of instruments.md."""

@@ -1,0 +1,1 @@
+"""The score interface (instruments.md §16): the instrument registry and exact JSON in and out."""

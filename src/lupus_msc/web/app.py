@@ -1,0 +1,41 @@
+"""The FastAPI application factory (started by uvicorn with ``--factory``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from lupus_msc import __version__
+from lupus_msc.web.api_score import build_router, input_schemas
+from lupus_msc.web.errors import error_response, install_error_handlers
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="lupus-msc",
+        version=__version__,
+        description="MSC therapy programme for SLE: validated clinical instruments over HTTP.",
+    )
+    install_error_handlers(app)
+    app.include_router(build_router())
+
+    @app.api_route("/api/v1/score/{instrument}", methods=["POST"], include_in_schema=False)
+    def unknown_instrument(instrument: str) -> Any:
+        return error_response(404, f"unknown instrument {instrument!r}")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(input_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,121 @@
+"""``lupus-msc score`` (instruments.md §16, DESIGN.md Interfaces), run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lupus_msc.scoring.registry import INSTRUMENTS
+
+INSTRUMENTS_MD = Path(__file__).resolve().parents[2] / "shared" / "clinical" / "instruments.md"
+
+
+def run(command: list[str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_list_names_every_instrument_with_its_section(lupus_msc_command: list[str]) -> None:
+    done = run(lupus_msc_command, "score", "--list")
+    assert done.returncode == 0
+    rows = [line.split("\t") for line in done.stdout.splitlines()]
+    assert {row[0]: row[1] for row in rows} == {
+        name: item.section for name, item in INSTRUMENTS.items()
+    }
+
+
+def test_the_registry_offers_exactly_the_instruments_of_section_16() -> None:
+    """§16.1–§16.15 each name one instrument in backticks: the registry must match."""
+    import re
+
+    text = INSTRUMENTS_MD.read_text(encoding="utf-8") if INSTRUMENTS_MD.exists() else ""
+    if not text:
+        pytest.skip("shared/clinical/instruments.md is not beside this checkout")
+    named = set(re.findall(r"^### 16\.\d+ `([a-z0-9-]+)`", text, flags=re.MULTILINE))
+    assert named == set(INSTRUMENTS)
+
+
+def test_one_object_from_stdin_gives_one_result(lupus_msc_command: list[str]) -> None:
+    done = run(lupus_msc_command, "score", "sledai2k", stdin='{"arthritis": true}')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total"] == 4
+    assert done.stderr == ""
+
+
+def test_an_array_gives_results_in_the_same_order(
+    lupus_msc_command: list[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "visits.json"
+    source.write_text('[{"seizure": true}, {"rash": true}, {}]')
+    done = run(lupus_msc_command, "score", "sledai2k", "--input", str(source))
+    assert done.returncode == 0, done.stderr
+    assert [item["total"] for item in json.loads(done.stdout)] == [8, 2, 0]
+
+
+def test_numbers_are_read_exactly(lupus_msc_command: list[str]) -> None:
+    """§16.0: 1.8 − 1.5 is 0.3, which is a PGA worsening (≥ 0.3), never 0.30000000000000004."""
+    payload = (
+        '{"sledai_baseline": 10, "sledai_current": 4, "pga_baseline": 1.5, "pga_current": 1.8}'
+    )
+    result = json.loads(run(lupus_msc_command, "score", "sri", stdin=payload).stdout)
+    assert result["pga_change"] == 0.3
+    assert result["components"]["no_pga_worsening"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "named"),
+    [
+        (["sledai2k"], '{"labs": {"platelets_10e9_l": 5000}}', "labs.platelets_10e9_l"),
+        (["sri"], '{"sledai_baseline": 10, "sledai_current": 4, "pga_baseline": 1}', "pga_current"),
+        (["sledai2k"], '[{}, {"rash": "yes"}]', "[1].rash"),
+        (["sledai2k"], '{"rash": true', "(body)"),
+        (["sledai2k"], "[1, 2]", "[0]"),
+        (["no-such-instrument"], "{}", "no-such-instrument"),
+        ([], "{}", "INSTRUMENT"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_field_with_nothing_on_stdout(
+    lupus_msc_command: list[str], args: list[str], stdin: str, named: str
+) -> None:
+    done = run(lupus_msc_command, "score", *args, stdin=stdin)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert named in done.stderr
+
+
+def test_a_missing_input_file_exits_2(lupus_msc_command: list[str], tmp_path: Path) -> None:
+    done = run(lupus_msc_command, "score", "sledai2k", "--input", str(tmp_path / "absent.json"))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "--input" in done.stderr
+
+
+def test_nan_is_not_a_number(lupus_msc_command: list[str]) -> None:
+    done = run(lupus_msc_command, "score", "sledai2k", stdin='{"labs": {"wbc_10e9_l": NaN}}')
+    assert (done.returncode, done.stdout) == (2, "")
+
+
+def test_demo_prints_two_commands_that_work(lupus_msc_command: list[str], live_server: str) -> None:
+    """`make demo` tells a newcomer what to paste; both commands must really score a visit."""
+    port = live_server.rsplit(":", 1)[1]
+    done = run(lupus_msc_command, "demo", "--no-serve", "--port", port)
+    assert done.returncode == 0
+    commands = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert len(commands) == 2
+    bin_dir = str(Path(lupus_msc_command[0]).parent) + "/"
+    outputs = []
+    for command in commands:
+        shell = subprocess.run(  # noqa: S602 - the demo's own printed command
+            command.replace(".venv/bin/", bin_dir),
+            shell=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        outputs.append(json.loads(shell.stdout))
+    assert outputs[0] == outputs[1]
+    assert outputs[0]["total"] == 8
