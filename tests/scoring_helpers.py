@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from lupus_msc.clinical.common import Instrument
-from lupus_msc.scoring.jsonio import parse_exact, validation_problems
+from lupus_msc.scoring.jsonio import parse_exact, to_json, validation_problems
 
 
 def score_json(instrument: Instrument[Any, Any], payload: dict[str, Any] | str) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def score_json(instrument: Instrument[Any, Any], payload: dict[str, Any] | str) 
     """
     text = payload if isinstance(payload, str) else json.dumps(payload)
     model = instrument.input_model.model_validate(parse_exact(text))
-    result: dict[str, Any] = json.loads(json.dumps(instrument.score(model).model_dump(mode="json")))
+    result: dict[str, Any] = json.loads(to_json(instrument.score(model)))
     return result
 
 

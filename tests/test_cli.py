@@ -119,3 +119,27 @@ def test_demo_prints_two_commands_that_work(lupus_msc_command: list[str], live_s
         outputs.append(json.loads(shell.stdout))
     assert outputs[0] == outputs[1]
     assert outputs[0]["total"] == 8
+
+
+@pytest.mark.parametrize(
+    "value", ["1E-999999999999999999", "1E+40", "1.00000000000000000000000000001"]
+)
+def test_absurd_numbers_are_refused_not_crashed_on(
+    lupus_msc_command: list[str], value: str
+) -> None:
+    payload = (
+        f'{{"sledai_baseline": 10, "sledai_current": 6, "pga_baseline": 3, "pga_current": {value}}}'
+    )
+    done = run(lupus_msc_command, "score", "sri", stdin=payload)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "pga_current" in done.stderr
+
+
+def test_results_print_every_digit_of_an_exact_decimal(lupus_msc_command: list[str]) -> None:
+    """§16.3 pga_change is exact: no binary-float rounding on the way out."""
+    payload = (
+        '{"sledai_baseline": 10, "sledai_current": 6, '
+        '"pga_baseline": 0.1, "pga_current": 1.500000000000000000001}'
+    )
+    done = run(lupus_msc_command, "score", "sri", stdin=payload)
+    assert '"pga_change": 1.400000000000000000001' in done.stdout

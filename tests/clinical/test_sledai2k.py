@@ -227,6 +227,7 @@ def test_d5_both_clinical_sledais_are_reported() -> None:
         ({"arthritis": 1}, "arthritis"),
         ({"arthritis_joints": 3}, "arthritis_joints"),
         ({"flavor": "classic"}, "flavor"),
+        ({"window_days": 10.0}, "window_days"),
         ({"attribution_confirmed": "true"}, "attribution_confirmed"),
     ],
 )

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from lupus_msc.clinical import sri
+from lupus_msc.scoring.jsonio import to_json
 from tests.scoring_helpers import refused_fields, score_json
 
 # Baseline 10 → 6 (−4), PGA unchanged, no new BILAG: an SRI-4 responder.
@@ -55,8 +56,8 @@ def test_section_0_2_example_1_8_minus_1_5_is_a_worsening() -> None:
 
 def test_pga_change_is_shown_exactly_in_the_json_text() -> None:
     payload = {**RESPONDER, "pga_baseline": Decimal("1.5"), "pga_current": Decimal("1.8")}
-    text = sri.score(sri.SriInput.model_validate(payload)).model_dump_json()
-    assert '"pga_change":0.3,' in text
+    text = to_json(sri.score(sri.SriInput.model_validate(payload)))
+    assert '"pga_change": 0.3,' in text
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
@@ -29,27 +30,58 @@ Tri = bool | None
 """A three-valued answer: True, False, or None when the inputs given cannot decide it (§0.4)."""
 
 
+MAX_SIGNIFICANT_DIGITS = 28
+"""Decimal's default precision: longer inputs could not be computed with exactly."""
+MAGNITUDE_LIMIT = 18
+"""Numbers beyond 10^±18 are no clinical measurement, and would make exact arithmetic explode."""
+
+
+def _reasonable(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise PydanticCustomError("number_type", "must be a finite number")
+    if value and not -MAGNITUDE_LIMIT <= value.adjusted() <= MAGNITUDE_LIMIT:
+        raise PydanticCustomError("number_size", "must be between 1e-18 and 1e18 in size")
+    if len(value.as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+        raise PydanticCustomError("number_size", "has more than 28 significant digits")
+    return value
+
+
 def _exact_decimal(value: object) -> Decimal:
     """Accept a JSON number (int, or Decimal as our JSON reader produces) and refuse the rest."""
     if isinstance(value, bool):
         raise PydanticCustomError("number_type", "must be a number, not true/false")
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise PydanticCustomError("number_type", "must be a finite number")
-        return value
+        return _reasonable(value)
     if isinstance(value, int):
-        return Decimal(value)
+        return _reasonable(Decimal(value))
     if isinstance(value, float) and math.isfinite(value):
         # Callers that parsed JSON lossily still get the shortest decimal that prints the same.
         return Decimal(repr(value))
     raise PydanticCustomError("number_type", "must be a number")
 
 
+def _whole_number(value: object) -> object:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise PydanticCustomError("int_type", "must be a whole number")
+    return value
+
+
+WholeNumberOnly = BeforeValidator(_whole_number)
+"""Metadata for ``Literal`` integer choices, which would otherwise accept 10.0 for 10."""
+
+
 def _json_number(value: Decimal) -> int | float:
-    """Integral values print as integers, others as the shortest float that reads back the same."""
+    """A bound for a JSON schema: integral values as integers, others as floats."""
     if value == value.to_integral_value():
         return int(value)
     return float(value)
+
+
+def _exact_output(value: Decimal) -> int | Decimal:
+    """Integral values as integers; others as the exact decimal without trailing zeros (§16.0)."""
+    if value == value.to_integral_value():
+        return int(value)
+    return Decimal(format(value.normalize(), "f"))
 
 
 _BOUND_HOLDS: dict[str, Callable[[Decimal, Decimal], bool]] = {
@@ -121,10 +153,11 @@ HemoglobinGdl = Annotated[Decimal, Num(ge=0, le=25)]
 
 ExactOut = Annotated[
     Decimal,
-    PlainSerializer(_json_number, return_type=int | float, when_used="json"),
+    PlainSerializer(_exact_output, return_type=int | Decimal),
     WithJsonSchema({"type": "number"}),
 ]
-"""An output number computed exactly; JSON shows integers as integers (§16.0)."""
+"""An output number computed exactly; our JSON writer (scoring.jsonio) prints every digit, and
+integers as integers (§16.0)."""
 
 
 class InstrumentInput(BaseModel):

@@ -12,15 +12,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator
-from pydantic_core import PydanticCustomError
-
 from lupus_msc.clinical.common import (
     ExactOut,
     Instrument,
     InstrumentInput,
     InstrumentResult,
     Num,
+    WholeNumberOnly,
 )
 
 ITEMS: tuple[str, ...] = (
@@ -50,14 +48,7 @@ MCID = Decimal(4)
 """§13: minimal clinically important difference in SLE (Strand 2019), used for ``improved``."""
 
 
-def _plain_int(value: object) -> object:
-    """Refuse true/false and non-integers (2.0) before the answer is matched against its codes."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise PydanticCustomError("answer_type", "must be one of 0, 1, 2, 3, 4, 8, 9 or null")
-    return value
-
-
-Answer = Annotated[Literal[0, 1, 2, 3, 4, 8, 9] | None, BeforeValidator(_plain_int)]
+Answer = Annotated[Literal[0, 1, 2, 3, 4, 8, 9] | None, WholeNumberOnly]
 
 
 class FacitResponses(InstrumentInput):

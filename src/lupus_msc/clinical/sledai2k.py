@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from lupus_msc.clinical.common import (
     Instrument,
@@ -15,6 +15,7 @@ from lupus_msc.clinical.common import (
     PlateletsPerNl,
     TemperatureC,
     WbcPerNl,
+    WholeNumberOnly,
 )
 
 
@@ -144,7 +145,7 @@ class Sledai2kInput(InstrumentInput):
     leukopenia: bool | None = None
     labs: SledaiLabs | None = None
     attribution_confirmed: bool = False
-    window_days: Literal[10, 30] = 10
+    window_days: Annotated[Literal[10, 30], WholeNumberOnly] = 10
     flavor: Literal["2K", "SELENA"] = "2K"
 
 

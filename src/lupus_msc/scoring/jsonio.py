@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import simplejson
 from pydantic import BaseModel, ValidationError
 
 
@@ -65,7 +66,10 @@ def validation_problems(error: ValidationError, prefix: str = "") -> list[tuple[
 
 
 def to_json(result: BaseModel | list[BaseModel]) -> str:
-    """A result (or list of results) as JSON text, exact numbers shown as JSON numbers."""
+    """A result (or list of results) as JSON text, exact decimals printed digit for digit."""
     if isinstance(result, list):
-        return json.dumps([item.model_dump(mode="json") for item in result], ensure_ascii=False)
-    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+        data: Any = [item.model_dump() for item in result]
+    else:
+        data = result.model_dump()
+    text: str = simplejson.dumps(data, use_decimal=True, ensure_ascii=False)
+    return text
