@@ -539,6 +539,7 @@ def test_it_refuses_an_unknown_term() -> None:
         ("anemia", 25.1, "g/dL"),
         ("anemia", 251, "g/L"),
         ("anemia", -0.1, "mmol/L"),
+        ("anemia", 15.6, "mmol/L"),  # 25 g/dL × 0.62 (CTCAE pairs 10.0 g/dL with 6.2 mmol/L)
         ("alt_increased", -1, "U/L"),
         ("creatinine_increased", -0.1, "mg/dL"),
         ("fever", 24.9, "Cel"),
@@ -558,6 +559,7 @@ def test_it_refuses_a_value_outside_the_physiological_range(
         ("platelet_count_decreased", 2000000, "/mm3"),
         ("anemia", 25, "g/dL"),
         ("anemia", 250, "g/L"),
+        ("anemia", 15.5, "mmol/L"),
         ("fever", 25, "Cel"),
         ("fever", 45, "Cel"),
     ],

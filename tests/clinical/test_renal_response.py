@@ -245,8 +245,11 @@ def test_baseline_upcr_0_gives_null_reduction_and_no_partial_response() -> None:
 
 
 @pytest.mark.parametrize("absent", FOUR)
-def test_any_one_missing_number_leaves_the_response_null(absent: str) -> None:
-    payload = dict(zip(FOUR, [3.0, 0.3, 100, 95], strict=True))
+def test_any_one_missing_number_leaves_a_partial_response_null(absent: str) -> None:
+    """3.0 → 1.2 g/g (−60 %) with eGFR 100 → 95 is partial; without any one number it could be
+    complete, partial or none, so it is null and the absent number is named."""
+    assert judge(3.0, 1.2)["response"] == "partial"
+    payload = dict(zip(FOUR, [3.0, 1.2, 100, 95], strict=True))
     del payload[absent]
     result = score_json(renal_response.INSTRUMENT, payload)
     assert (result["response"], result["missing"]) == (None, [absent])
@@ -259,15 +262,21 @@ def test_null_counts_as_not_given() -> None:
     assert result["egfr_change_percent"] == -5
 
 
-def test_missing_egfr_leaves_the_response_null_even_when_upcr_rules_out_any_response() -> None:
-    """§10 "Missing data": baseline and follow-up UPCR and eGFR are all needed."""
-    result = judge(3.0, 5.0, 100, None)
-    assert (result["response"], result["egfr_stable"], result["missing"]) == (
-        None,
-        None,
-        ["current_egfr"],
-    )
-    assert result["proteinuria_reduction_percent"] == pytest.approx(-200 / 3, rel=1e-15)
+def test_a_failed_criterion_decides_none_even_with_a_number_missing() -> None:
+    """§16.0: a composite is false as soon as one criterion is false. UPCR rising to 5 g/g rules
+    out complete and partial response whatever the eGFR; so does eGFR halving whatever the UPCR."""
+    rising = judge(3.0, 5.0, 100, None)
+    assert (rising["response"], rising["egfr_stable"], rising["missing"]) == ("none", None, [])
+    assert rising["proteinuria_reduction_percent"] == pytest.approx(-200 / 3, rel=1e-15)
+    halving = score_json(renal_response.INSTRUMENT, {"baseline_egfr": 100, "current_egfr": 50})
+    assert (halving["response"], halving["egfr_stable"], halving["missing"]) == ("none", False, [])
+
+
+def test_complete_response_needs_no_baseline_upcr() -> None:
+    """§16.10: complete = current UPCR < 0.5 and eGFR stable; the baseline UPCR is not used."""
+    payload = {"current_upcr_g_g": 0.3, "baseline_egfr": 100, "current_egfr": 95}
+    result = score_json(renal_response.INSTRUMENT, payload)
+    assert (result["response"], result["missing"]) == ("complete", [])
 
 
 def test_nothing_given_lists_all_four() -> None:

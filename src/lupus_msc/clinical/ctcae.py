@@ -163,6 +163,8 @@ _RANGES: dict[str, tuple[Unit, Decimal, Decimal | None]] = {
 }
 """§16.0 physiological ranges (in the unit named); other values need only be ≥ 0."""
 _HEMOGLOBIN_G_DL_MAX = Decimal(25)
+_HEMOGLOBIN_MMOL_L_MAX = Decimal("15.5")
+"""§16.0's 25 g/dL in mmol/L by the CTCAE's own pairing (10.0 g/dL ↔ 6.2 mmol/L): 25 × 0.62."""
 
 
 class CtcaeInput(InstrumentInput):
@@ -214,6 +216,8 @@ def _range(term: str, unit: Unit) -> tuple[Decimal, Decimal | None]:
         return low, high
     if term == "anemia" and unit in ("g/dL", "g/L"):
         return Decimal(0), units.convert(_HEMOGLOBIN_G_DL_MAX, "g/dL", unit)
+    if term == "anemia":
+        return Decimal(0), _HEMOGLOBIN_MMOL_L_MAX
     return Decimal(0), None
 
 

@@ -22,6 +22,7 @@ from lupus_msc.clinical.common import (
     Percent,
     Positive,
     Tri,
+    all_of,
 )
 
 Criteria = Literal["kdigo2024", "eular2019"]
@@ -43,7 +44,7 @@ PARTIAL_REDUCTION_PERCENT = Decimal(50)
 """§10: partial response needs a ≥ 50 % reduction in UPCR."""
 
 REQUIRED = ("baseline_upcr_g_g", "current_upcr_g_g", "baseline_egfr", "current_egfr")
-"""§10 "Missing data": all four are needed to decide the response."""
+"""§10 "Missing data": the four numbers the response is decided from."""
 
 
 class RenalResponseInput(InstrumentInput):
@@ -113,23 +114,16 @@ def halved(*, baseline: Decimal, current: Decimal) -> bool:
     return reduction >= Fraction(PARTIAL_REDUCTION_PERCENT) * Fraction(baseline)
 
 
-def classify(
-    *,
-    baseline_upcr: Decimal,
-    current_upcr: Decimal,
-    stable: bool,
-    complete_below: Decimal,
-    partial_below: Decimal,
-) -> Response:
-    """§10: complete = UPCR < complete threshold and eGFR stable; partial = ≥ 50 % reduction,
-    UPCR < the partial threshold (KDIGO 3 g/g, EULAR sub-nephrotic) and eGFR stable; else none."""
-    if not stable:
-        return "none"
-    if current_upcr < complete_below:
+def classify(*, complete: Tri, partial: Tri) -> Response | None:
+    """§10, three-valued (§16.0): complete if complete; else partial if partial; else none.
+
+    Null when the inputs given leave more than one category possible.
+    """
+    if complete is True:
         return "complete"
-    if halved(baseline=baseline_upcr, current=current_upcr) and current_upcr < partial_below:
-        return "partial"
-    return "none"
+    if complete is False and partial is not None:
+        return "partial" if partial else "none"
+    return None
 
 
 def thresholds(inp: RenalResponseInput) -> tuple[Decimal, Decimal, Decimal]:
@@ -148,8 +142,11 @@ def _given_or(value: Decimal | None, default: Decimal) -> Decimal:
 def score(inp: RenalResponseInput) -> RenalResponseResult:
     """Renal response of lupus nephritis, KDIGO 2024 or EULAR 2019 (§10; contract §16.10).
 
-    The response is null, with ``missing`` naming them, unless both UPCRs and both eGFRs are
-    given (§10 "Missing data"); the percentages are reported whenever their own pair is given.
+    complete = UPCR < complete threshold and eGFR stable; partial = UPCR reduced ≥ 50 %, below
+    the partial threshold (KDIGO 3 g/g, EULAR sub-nephrotic) and eGFR stable; else none. Each is
+    a three-valued AND (§16.0): a criterion that already fails decides the response even when
+    another input is missing (an eGFR halving is "none" whatever the UPCR); only when the inputs
+    leave the category open is it null, with ``missing`` naming the absent numbers.
     """
     tolerance, complete_below, partial_below = thresholds(inp)
     stable: Tri = None
@@ -157,16 +154,16 @@ def score(inp: RenalResponseInput) -> RenalResponseResult:
         stable = egfr_stable(
             baseline=inp.baseline_egfr, current=inp.current_egfr, tolerance_percent=tolerance
         )
-    response: Response | None = None
-    baseline_upcr, current_upcr = inp.baseline_upcr_g_g, inp.current_upcr_g_g
-    if baseline_upcr is not None and current_upcr is not None and stable is not None:
-        response = classify(
-            baseline_upcr=baseline_upcr,
-            current_upcr=current_upcr,
-            stable=stable,
-            complete_below=complete_below,
-            partial_below=partial_below,
-        )
+    current = inp.current_upcr_g_g
+    below_complete = None if current is None else current < complete_below
+    below_partial = None if current is None else current < partial_below
+    reduced: Tri = None
+    if inp.baseline_upcr_g_g is not None and current is not None:
+        reduced = halved(baseline=inp.baseline_upcr_g_g, current=current)
+    response = classify(
+        complete=all_of([below_complete, stable]),
+        partial=all_of([reduced, below_partial, stable]),
+    )
     return RenalResponseResult(
         response=response,
         proteinuria_reduction_percent=_reduction(inp),
@@ -176,7 +173,7 @@ def score(inp: RenalResponseInput) -> RenalResponseResult:
         egfr_tolerance_percent=tolerance,
         complete_upcr_g_g=complete_below,
         partial_upcr_below_g_g=partial_below,
-        missing=[name for name in REQUIRED if getattr(inp, name) is None],
+        missing=[] if response else [name for name in REQUIRED if getattr(inp, name) is None],
     )
 
 
