@@ -46,3 +46,12 @@ def test_each_readme_example_prints_what_the_readme_shows() -> None:
 def test_readme_shows_the_two_setup_commands() -> None:
     text = README.read_text("utf-8")
     assert "make demo" in text and "make test" in text
+
+
+def test_the_readme_documents_every_visit_table_column() -> None:
+    from lupus_msc.clinical.batch.schema import markdown_table
+
+    text = README.read_text("utf-8")
+    start = text.index("<!-- visit-table:start -->\n") + len("<!-- visit-table:start -->\n")
+    end = text.index("\n<!-- visit-table:end -->")
+    assert text[start:end] == markdown_table()

@@ -12,29 +12,11 @@ from lupus_msc.clinical import prednisone_equivalent
 from lupus_msc.clinical.batch import prednisone_equivalent as batch
 from lupus_msc.clinical.batch.frame import prepare
 from lupus_msc.scoring.jsonio import to_json
-from tests.clinical.batch.visits import exact, frame_of, visit_tables
+from tests.clinical.batch.visits import frame_of, visit_tables
 
 SLOT_FIELDS = ("drug", "dose_mg", "doses_per_day", "every_days")
 COLUMNS = ["weight_kg", *[f"glucocorticoid_{s}_{f}" for s in (1, 2) for f in SLOT_FIELDS]]
 FLOAT_FIELDS = ("prednisone_mg_day", "mg_kg_day")
-
-
-def medications(row: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The row's slots as single-record medications; None when a drug has no dose."""
-    given_slots = []
-    for slot in (1, 2):
-        drug = row[f"glucocorticoid_{slot}_drug"]
-        if drug is None:
-            continue
-        dose = exact(row, f"glucocorticoid_{slot}_dose_mg")
-        if dose is None:
-            return None
-        medication = {"drug": drug, "dose_mg": dose}
-        for field in ("doses_per_day", "every_days"):
-            if row[f"glucocorticoid_{slot}_{field}"] is not None:
-                medication[field] = row[f"glucocorticoid_{slot}_{field}"]
-        given_slots.append(medication)
-    return given_slots
 
 
 def close(batch_value: Any, single_value: Any) -> bool:
@@ -49,11 +31,10 @@ def test_batch_equals_single_record_on_every_row(rows: list[dict[str, Any]]) -> 
     scored = batch.score(prepare(frame_of(rows)))
     for row in scored.iter_rows(named=True):
         batch_result = batch.result_fields(row)
-        meds = medications(row)
-        if meds is None:
+        payload = batch.single_record_input(row)
+        if payload is None:
             assert batch_result is None
             continue
-        payload = {"medications": meds, "weight_kg": exact(row, "weight_kg")}
         model = prednisone_equivalent.PrednisoneEquivalentInput.model_validate(payload)
         single = json.loads(to_json(prednisone_equivalent.score(model)))
         assert batch_result is not None

@@ -10,22 +10,14 @@ from lupus_msc.clinical import sledai2k
 from lupus_msc.clinical.batch import sledai2k as batch_sledai2k
 from lupus_msc.clinical.batch.frame import prepare
 from lupus_msc.scoring.jsonio import to_json
-from tests.clinical.batch.visits import exact, frame_of, visit_tables
+from tests.clinical.batch.visits import frame_of, visit_tables
 
 LAB_FIELDS = list(sledai2k.SledaiLabs.model_fields)
 COLUMNS = [*sledai2k.WEIGHTS, "attribution_confirmed", *LAB_FIELDS]
 
 
 def single_input(row: dict[str, Any]) -> sledai2k.Sledai2kInput:
-    labs = {name: exact(row, name) for name in LAB_FIELDS}
-    descriptors = {key: row[key] for key in sledai2k.WEIGHTS}
-    return sledai2k.Sledai2kInput.model_validate(
-        {
-            **descriptors,
-            "labs": labs,
-            "attribution_confirmed": bool(row["attribution_confirmed"]),
-        }
-    )
+    return sledai2k.Sledai2kInput.model_validate(batch_sledai2k.single_record_input(row))
 
 
 def comparable(result: dict[str, Any]) -> dict[str, Any]:

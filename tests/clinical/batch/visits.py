@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 from hypothesis import strategies as st
 
+from lupus_msc.clinical.batch.frame import exact_value
 from lupus_msc.clinical.batch.schema import BY_NAME, VISIT_COLUMNS, Column
 
 # Values at and around the instruments' thresholds, so that boundaries are drawn often.
@@ -151,13 +152,9 @@ def frame_of(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(data, schema={name: _polars_type(BY_NAME[name]) for name in names})
 
 
-def exact(row: dict[str, Any], name: str) -> Decimal | int | None:
+def exact(row: dict[str, Any], name: str) -> Any:
     """A prepared row's value as the single-record interface receives it (decimals exact)."""
-    value = row[name]
-    column = BY_NAME[name]
-    if value is None or column.kind != "decimal":
-        return value  # type: ignore[no-any-return]
-    return Decimal(value).scaleb(-column.scale)
+    return exact_value(row, name)
 
 
 def as_json_number(value: Decimal | int | None) -> Any:

@@ -9,7 +9,9 @@ fixed-point integers: ``round(value × 10^scale)`` (see ``schema``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -52,7 +54,7 @@ _EXPECTED = {
 }
 
 
-def check_columns(schema: pl.Schema) -> None:
+def check_columns(schema: Mapping[str, pl.DataType]) -> None:
     """Refuse unknown columns, missing required ones and wrong types, naming the column."""
     for name, dtype in schema.items():
         column = BY_NAME.get(name)
@@ -169,3 +171,12 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
         .sort("patient_id", "visit_date")
         .with_row_index(ROW)
     )
+
+
+def exact_value(row: dict[str, Any], name: str) -> Decimal | Any:
+    """A prepared row's value as the single-record interface takes it (decimals exact)."""
+    value = row[name]
+    column = BY_NAME.get(name)
+    if value is None or column is None or column.kind != "decimal":
+        return value
+    return Decimal(value).scaleb(-column.scale)

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from lupus_msc.clinical.batch.frame import fixed_threshold
+from lupus_msc.clinical.batch.frame import exact_value, fixed_threshold
 from lupus_msc.clinical.batch.schema import GLUCOCORTICOID_SLOTS
 from lupus_msc.clinical.prednisone_equivalent import (
     DORIS_MAX_MG_DAY,
@@ -111,3 +111,23 @@ def result_fields(row: dict[str, Any]) -> dict[str, Any] | None:
         "doris_dose_ok": row[PREFIX + "doris_dose_ok"],
         "missing": [],
     }
+
+
+def single_record_input(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The single-record input (§16.11) for one prepared row; None when a drug has no dose."""
+    medications = []
+    for slot in SLOTS:
+        prefix = f"glucocorticoid_{slot}"
+        if row[f"{prefix}_drug"] is None:
+            continue
+        if row[f"{prefix}_dose_mg"] is None:
+            return None
+        medication = {
+            "drug": row[f"{prefix}_drug"],
+            "dose_mg": exact_value(row, f"{prefix}_dose_mg"),
+        }
+        for field in ("doses_per_day", "every_days"):
+            if row[f"{prefix}_{field}"] is not None:
+                medication[field] = row[f"{prefix}_{field}"]
+        medications.append(medication)
+    return {"medications": medications, "weight_kg": exact_value(row, "weight_kg")}

@@ -180,3 +180,31 @@ VISIT_COLUMNS: tuple[Column, ...] = (
     *SDI,
 )
 BY_NAME: dict[str, Column] = {column.name: column for column in VISIT_COLUMNS}
+
+
+def _kind_text(column: Column) -> str:
+    if column.kind == "decimal":
+        return f"number ({column.scale} dp)"
+    if column.kind in ("choice", "text_list"):
+        prefix = "text" if column.kind == "choice" else "list of"
+        return f"{prefix}: {', '.join(column.choices)}"
+    return column.kind
+
+
+def _range_text(column: Column) -> str:
+    if column.low is None and column.high is None:
+        return ""
+    high = "" if column.high is None else str(column.high)
+    return f"{column.low}–{high}" if high else f"≥ {column.low}"
+
+
+def markdown_table() -> str:
+    """The visit table's columns as a Markdown table (README, kept in step by a test)."""
+    lines = ["| column | type | range | meaning |", "|---|---|---|---|"]
+    for column in VISIT_COLUMNS:
+        required = " (required)" if column.required else ""
+        lines.append(
+            f"| `{column.name}` | {_kind_text(column)} | {_range_text(column)} "
+            f"| {column.description}{required} |"
+        )
+    return "\n".join(lines)

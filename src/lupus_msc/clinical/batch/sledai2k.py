@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-from lupus_msc.clinical.batch.frame import fixed_threshold
+from lupus_msc.clinical.batch.frame import exact_value, fixed_threshold
 from lupus_msc.clinical.batch.masks import mask_expr, names_in
-from lupus_msc.clinical.sledai2k import DESCRIPTORS, LABORATORY, SEROLOGY, WEIGHTS
+from lupus_msc.clinical.sledai2k import DESCRIPTORS, LABORATORY, SEROLOGY, WEIGHTS, SledaiLabs
 
 PREFIX = "sledai2k."
 KEYS = [descriptor.key for descriptor in DESCRIPTORS]
@@ -134,4 +134,13 @@ def result_fields(
         "missing": names_in(row[PREFIX + "missing"], KEYS),
         "window_days": window_days,
         "flavor": flavor,
+    }
+
+
+def single_record_input(row: dict[str, Any]) -> dict[str, Any]:
+    """The single-record input (§16.1) for one prepared row: what a per-visit calculator gets."""
+    return {
+        **{key: row[key] for key in KEYS},
+        "labs": {name: exact_value(row, name) for name in SledaiLabs.model_fields},
+        "attribution_confirmed": bool(row["attribution_confirmed"]),
     }

@@ -1,0 +1,61 @@
+"""Score a whole visit table with every batch instrument, in dependency order.
+
+``score_visits`` validates the table (refusing it before any work), prepares it, then runs the
+per-visit instruments and the longitudinal ones that read their results. The result is the input
+table, sorted by patient and visit date, with every instrument's result columns appended
+(``<instrument>.<field>``); the exact working columns (fixed-point values, positions) stay inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from lupus_msc.clinical.batch import prednisone_equivalent, sledai2k
+from lupus_msc.clinical.batch.frame import prepare
+from lupus_msc.clinical.batch.longitudinal import add_positions
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the batch run: a name for progress reports and a frame → frame function."""
+
+    name: str
+    run: Callable[[pl.DataFrame], pl.DataFrame]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("positions", add_positions),
+    Stage("sledai2k", sledai2k.score),
+    Stage("prednisone-equivalent", prednisone_equivalent.score),
+)
+
+
+def result_columns(frame: pl.DataFrame) -> list[str]:
+    """The instrument result columns of a scored frame (``<instrument>.<field>``)."""
+    return [name for name in frame.columns if "." in name and not name.startswith("_")]
+
+
+def score_prepared(
+    prepared: pl.DataFrame,
+    stages: Iterable[Stage] = STAGES,
+    on_stage: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """Run ``stages`` over a prepared table; ``on_stage`` hears each stage's name when it ends."""
+    frame = prepared
+    for stage in stages:
+        frame = stage.run(frame)
+        if on_stage is not None:
+            on_stage(stage.name)
+    return frame
+
+
+def score_visits(
+    visits: pl.DataFrame, on_stage: Callable[[str], None] | None = None
+) -> pl.DataFrame:
+    """The visit table sorted by patient and date, with every instrument's result columns."""
+    scored = score_prepared(prepare(visits), on_stage=on_stage)
+    original = visits.sort("patient_id", "visit_date")
+    return original.hstack(scored.select(result_columns(scored)))
