@@ -22,14 +22,14 @@ demo: install
 	$(VENV)/bin/lupus-msc demo
 
 lint: install
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 
 typecheck: install
 	$(VENV)/bin/mypy src/lupus_msc/clinical src/lupus_msc/cells src/lupus_msc/scoring
 
 unit: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 test: lint typecheck unit
 

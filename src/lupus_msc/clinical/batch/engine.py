@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import ModuleType
 
 import polars as pl
 
@@ -31,6 +32,14 @@ STAGES: tuple[Stage, ...] = (
     Stage("sledai2k", sledai2k.score),
     Stage("prednisone-equivalent", prednisone_equivalent.score),
 )
+
+
+PER_RECORD: tuple[tuple[ModuleType, str], ...] = (
+    (sledai2k, "sledai2k"),
+    (prednisone_equivalent, "prednisone-equivalent"),
+)
+"""Batch modules with the single-record instrument each mirrors: ``single_record_input(row)``
+gives the input a per-record scorer would get for that row (benchmarks and comparisons)."""
 
 
 def result_columns(frame: pl.DataFrame) -> list[str]:
