@@ -72,6 +72,64 @@ def score(
     typer.echo(output)
 
 
+@app.command("score-batch")
+def score_batch(
+    input_path: Annotated[Path, typer.Option("--input", "-i", help="Visit table (Parquet).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the scored table.")],
+) -> None:
+    """Score every visit of a visit table with every batch instrument (columns: see README).
+
+    Bad columns or types are refused, naming the column, before any scoring starts.
+    """
+    import time
+
+    import polars as pl
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from lupus_msc.clinical.batch.engine import STAGES, score_visits
+    from lupus_msc.clinical.batch.frame import BatchInputError, check_columns
+
+    try:
+        check_columns(pl.read_parquet_schema(input_path))
+        visits = pl.read_parquet(input_path)
+    except (OSError, pl.exceptions.ComputeError) as error:
+        raise _fail(f"--input: cannot read {input_path} as Parquet: {error}") from error
+    except BatchInputError as error:
+        raise _fail(f"--input: column {error}") from error
+    started = time.perf_counter()
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("scoring", total=len(STAGES))
+        try:
+            scored = score_visits(visits, on_stage=lambda _: progress.advance(task))
+        except BatchInputError as error:
+            raise _fail(f"--input: column {error}") from error
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scored.write_parquet(out)
+    seconds = time.perf_counter() - started
+    patients = scored.select(pl.col("patient_id").n_unique()).item()
+    typer.echo(f"scored {scored.height} visits of {patients} patients in {seconds:.1f} s → {out}")
+
+
+synth_app = typer.Typer(help="Synthetic cohorts for the demo, the tests and the benchmarks.")
+app.add_typer(synth_app, name="synth")
+
+
+@synth_app.command("visits")
+def synth_visits(
+    patients: Annotated[int, typer.Option(min=1, help="Number of patients.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for visits.parquet.")],
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same cohort.")
+    ] = 0,
+) -> None:
+    """Write a seeded synthetic visit table (recorded items only) to DIR/visits.parquet."""
+    from lupus_msc.synth.visits import write_visits
+
+    path = write_visits(patients, out, seed=seed)
+    typer.echo(f"wrote {path}")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = DEMO_HOST,
