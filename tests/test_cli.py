@@ -143,3 +143,63 @@ def test_results_print_every_digit_of_an_exact_decimal(lupus_msc_command: list[s
     )
     done = run(lupus_msc_command, "score", "sri", stdin=payload)
     assert '"pga_change": 1.400000000000000000001' in done.stdout
+
+
+def test_synth_visits_then_score_batch_as_the_readme_shows(
+    lupus_msc_command: list[str], tmp_path: Path
+) -> None:
+    """The README's two registry commands, run as written (data/ → a temporary directory)."""
+    import polars as pl
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    block = readme.split("## Scoring a whole registry", 1)[1].split("```sh\n", 1)[1]
+    commands = [line.split("  #")[0].split() for line in block.split("```", 1)[0].splitlines()]
+    assert [command[1:3] for command in commands] == [
+        ["synth", "visits"],
+        ["score-batch", "--input"],
+    ]
+    for command in commands:
+        args = [arg.replace("data/", f"{tmp_path}/") for arg in command[1:]]
+        done = run(lupus_msc_command, *args)
+        assert done.returncode == 0, done.stderr
+    visits = pl.read_parquet(tmp_path / "visits.parquet")
+    scored = pl.read_parquet(tmp_path / "scored.parquet")
+    assert scored.height == visits.height > 1000
+    assert {"sledai2k.total", "sri.responder", "doris.remission"} <= set(scored.columns)
+
+
+def test_the_same_seed_gives_the_same_cohort(lupus_msc_command: list[str], tmp_path: Path) -> None:
+    import polars as pl
+
+    for name in ("a", "b"):
+        run(
+            lupus_msc_command,
+            "synth",
+            "visits",
+            "--patients",
+            "40",
+            "--seed",
+            "5",
+            "--out",
+            str(tmp_path / name),
+        )
+    first, second = (pl.read_parquet(tmp_path / name / "visits.parquet") for name in ("a", "b"))
+    assert first.equals(second)
+
+
+def test_score_batch_refuses_a_bad_column_before_writing_anything(
+    lupus_msc_command: list[str], tmp_path: Path
+) -> None:
+    from datetime import date
+
+    import polars as pl
+
+    source = tmp_path / "visits.parquet"
+    pl.DataFrame(
+        {"patient_id": ["P1"], "visit_date": [date(2025, 1, 1)], "platelets_10e9_l": [5000.0]}
+    ).write_parquet(source)
+    out = tmp_path / "scored.parquet"
+    done = run(lupus_msc_command, "score-batch", "--input", str(source), "--out", str(out))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "platelets_10e9_l" in done.stderr
+    assert not out.exists()

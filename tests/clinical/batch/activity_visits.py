@@ -14,6 +14,7 @@ the single-record prednisone equivalent (§11) gives the exact daily dose.
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import combinations, product
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 
 from lupus_msc.clinical import lldas, prednisone_equivalent, sledai2k
 from lupus_msc.clinical.batch.schema import GLUCOCORTICOID_DRUGS
+from lupus_msc.clinical.common import Instrument
+from lupus_msc.scoring.jsonio import to_json
 from tests.clinical.batch.visits import exact
 
 KEYS = list(sledai2k.WEIGHTS)
@@ -150,13 +153,35 @@ def single_prednisone(row: dict[str, Any]) -> Decimal | None:
     return prednisone_equivalent.score(model).prednisone_mg_day
 
 
+def required_inputs(row: dict[str, Any], descriptors: list[str] | None) -> dict[str, Any] | None:
+    """The inputs LLDAS and DORIS both require (§16.4, §16.5), found independently: the present
+    ``descriptors`` (``single_descriptors``), the PGA and the single-record prednisone dose; None
+    when one of them is unknown (the single-record input cannot be built)."""
+    dose = single_prednisone(row)
+    if descriptors is None or row["pga"] is None or dose is None:
+        return None
+    return {"sledai_descriptors": descriptors, "pga": exact(row, "pga"), "prednisone_mg_day": dose}
+
+
+def single_result(
+    instrument: Instrument[Any, Any], payload: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The single-record result of ``payload`` as JSON data; None when there is no input."""
+    if payload is None:
+        return None
+    result = instrument.score(instrument.input_model.model_validate(payload))
+    data: dict[str, Any] = json.loads(to_json(result))
+    return data
+
+
 def flags_given(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     """The row's optional Boolean inputs that are not null (null = the single-record default)."""
     return {name: row[name] for name in names if row[name] is not None}
 
 
 def comparable(result: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A result without instrument/section, lists as sorted lists (unordered sets, §16.0)."""
+    """A result (or an input) without instrument/section, lists as sorted lists (unordered sets,
+    §16.0)."""
     if result is None:
         return None
     return {

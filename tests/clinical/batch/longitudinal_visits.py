@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, NamedTuple
 
 import polars as pl
 from hypothesis import strategies as st
 
-from lupus_msc.clinical import prednisone_equivalent
 from lupus_msc.clinical.batch import sledai2k as batch_sledai2k
 from lupus_msc.clinical.batch.frame import ROW, prepare
-from tests.clinical.batch.visits import NOTABLE, exact, frame_of, visit_tables
+from tests.clinical.batch.visits import NOTABLE, frame_of, visit_tables
 
 _TOTAL = st.one_of(st.integers(0, 30), st.sampled_from([0, 2, 8, 9, 12, 13, 16]))
 """SLEDAI-2K totals around the 3-point rise, the 4-point reduction and the 12-point mark."""
@@ -79,24 +77,9 @@ def prepared_with_sledai(rows: list[dict[str, Any]], sledai: list[Sledai]) -> pl
     )
 
 
-def single_prednisone(row: dict[str, Any]) -> Decimal | None:
-    """The single-record daily prednisone equivalent of a prepared row's glucocorticoid slots,
-    as the exact fraction written with ``as_decimal`` (§11); None when a drug has no dose."""
-    total = Fraction(0)
-    for slot in (1, 2):
-        prefix = f"glucocorticoid_{slot}"
-        if row[f"{prefix}_drug"] is None:
-            continue
-        dose = exact(row, f"{prefix}_dose_mg")
-        if dose is None:
-            return None
-        given = {"drug": row[f"{prefix}_drug"], "dose_mg": dose}
-        for field in ("doses_per_day", "every_days"):
-            if row[f"{prefix}_{field}"] is not None:
-                given[field] = row[f"{prefix}_{field}"]
-        medication = prednisone_equivalent.Medication.model_validate(given)
-        total += prednisone_equivalent.daily_prednisone_mg(medication)
-    return prednisone_equivalent.as_decimal(total)
+def given_only(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A single-record payload without its absent (None) fields."""
+    return {name: value for name, value in payload.items() if value is not None}
 
 
 class Neighbours(NamedTuple):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any, Literal
 
@@ -13,35 +12,29 @@ from hypothesis import strategies as st
 from lupus_msc.clinical import doris, sledai2k
 from lupus_msc.clinical.batch import doris as batch_doris
 from lupus_msc.clinical.batch.frame import prepare
-from lupus_msc.scoring.jsonio import to_json
 from tests.clinical.batch.activity_visits import (
     activity_tables,
     comparable,
     flags_given,
+    required_inputs,
     single_descriptors,
-    single_prednisone,
+    single_result,
 )
-from tests.clinical.batch.visits import exact, frame_of
+from tests.clinical.batch.visits import frame_of
 
 Comparator = Literal["le", "lt"]
 
 
-def single_result(row: dict[str, Any], comparator: Comparator) -> dict[str, Any] | None:
-    """The single-record result as JSON data; None when a required input is not there."""
-    descriptors = single_descriptors(row)
-    dose = single_prednisone(row)
-    if descriptors is None or row["pga"] is None or dose is None:
+def single_payload(row: dict[str, Any], comparator: Comparator) -> dict[str, Any] | None:
+    """The single-record input, found independently; None when a required input is not there."""
+    required = required_inputs(row, single_descriptors(row))
+    if required is None:
         return None
-    payload: dict[str, Any] = {
-        "sledai_descriptors": descriptors,
-        "pga": exact(row, "pga"),
-        "prednisone_mg_day": dose,
+    return {
+        **required,
         "prednisone_comparator": comparator,
         **flags_given(row, ("other_drugs_stable",)),
     }
-    result = doris.score(doris.DorisInput.model_validate(payload))
-    data: dict[str, Any] = json.loads(to_json(result))
-    return data
 
 
 @settings(max_examples=2000, deadline=None)
@@ -51,7 +44,9 @@ def test_batch_equals_single_record_on_every_row(
 ) -> None:
     scored = batch_doris.score(prepare(frame_of(rows)), prednisone_comparator=comparator)
     for row in scored.iter_rows(named=True):
-        expected = single_result(row, comparator)
+        given = batch_doris.single_record_input(row, prednisone_comparator=comparator)
+        assert comparable(given) == comparable(single_payload(row, comparator)), row
+        expected = single_result(doris.INSTRUMENT, given)
         assert comparable(batch_doris.result_fields(row)) == comparable(expected), row
 
 

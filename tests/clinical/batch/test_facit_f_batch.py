@@ -3,6 +3,8 @@
 The single-record input of a row is its 13 answers with ``baseline_score`` = the batch's baseline
 score; that baseline score is itself checked against the single-record score of the patient's
 baseline visit, found here independently (first visit flagged ``is_baseline``, else the first).
+The visit table refuses the answers 5–7 (schema); they are put into prepared tables here to check
+that the batch gives no result where the single-record version refuses the input.
 """
 
 from __future__ import annotations
@@ -13,20 +15,21 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from lupus_msc.clinical import facit_f
 from lupus_msc.clinical.batch import facit_f as batch_facit_f
-from lupus_msc.clinical.batch.frame import prepare
+from lupus_msc.clinical.batch.frame import ROW, BatchInputError, prepare
 from lupus_msc.scoring.jsonio import to_json
 from tests.clinical.batch.baselines import baseline_positions
 from tests.clinical.batch.visits import frame_of, visit_tables
 
 ITEMS = facit_f.ITEMS
 REFUSED = [5, 6, 7]
-"""Allowed by the visit table's 0–9 range, refused by the single-record input (§16.13)."""
+"""Inside the visit table's 0–9 range, refused by it and by the single-record input (§16.13)."""
 
 
 UNANSWERED: list[int | None] = [None, 8, 9]
@@ -52,17 +55,33 @@ def facit_answers(draw: st.DrawFn) -> list[int | None]:
     ]
 
 
+Refusal = tuple[int, str, int]
+"""(row position, FACIT column, refused answer) to put into a prepared table."""
+
+
 @st.composite
-def facit_tables(draw: st.DrawFn) -> list[dict[str, Any]]:
+def facit_tables(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[Refusal]]:
     """Visit tables with random answers, often just around the 7-answer limit; now and then a
-    refused 5–7."""
+    refused 5–7 for a row (put in after preparation, see ``prepared_with``)."""
     rows = draw(visit_tables(["is_baseline"]))
-    for row in rows:
+    refusals: list[Refusal] = []
+    for position, row in enumerate(rows):
         answers = draw(facit_answers())
-        if draw(st.integers(0, 49)) == 0:
-            answers[draw(st.integers(0, len(ITEMS) - 1))] = draw(st.sampled_from(REFUSED))
         row.update({f"facit_{item}": value for item, value in zip(ITEMS, answers, strict=True)})
-    return rows
+        if draw(st.integers(0, 49)) == 0:
+            item = draw(st.sampled_from(ITEMS))
+            refusals.append((position, f"facit_{item}", draw(st.sampled_from(REFUSED))))
+    return rows, refusals
+
+
+def prepared_with(rows: list[dict[str, Any]], refusals: list[Refusal]) -> pl.DataFrame:
+    """The prepared table of ``rows`` (already in visit order) holding the refused answers, which
+    ``prepare`` itself would refuse."""
+    prepared = prepare(frame_of(rows))
+    for position, column, answer in refusals:
+        changed = pl.when(pl.col(ROW) == position).then(answer).otherwise(pl.col(column))
+        prepared = prepared.with_columns(changed.cast(prepared.schema[column]).alias(column))
+    return prepared
 
 
 def single_payload(row: dict[str, Any], baseline_score: Decimal | None) -> dict[str, Any]:
@@ -91,8 +110,10 @@ def comparable(result: dict[str, Any]) -> dict[str, Any]:
 
 @settings(max_examples=2000, deadline=None)
 @given(facit_tables())
-def test_batch_equals_single_record_on_every_row(rows: list[dict[str, Any]]) -> None:
-    scored = list(batch_facit_f.score(prepare(frame_of(rows))).iter_rows(named=True))
+def test_batch_equals_single_record_on_every_row(
+    table: tuple[list[dict[str, Any]], list[Refusal]],
+) -> None:
+    scored = list(batch_facit_f.score(prepared_with(*table)).iter_rows(named=True))
     for row, base in zip(scored, baseline_positions(scored), strict=True):
         batch_baseline = row["facit-f.baseline_score"]
         single = single_result(row, batch_baseline)
@@ -157,12 +178,14 @@ def test_three_hand_worked_rows() -> None:
 
 
 def test_a_refused_answer_gives_no_result() -> None:
-    """An answer of 5 is allowed by the visit table (0–9) but refused by §16.13 (0–4, 8, 9)."""
+    """An answer of 5 is refused by §16.13 (0–4, 8, 9) and by the visit table; a prepared table
+    holding one anyway gets no result on that row."""
     row = {"patient_id": "A", "visit_date": date(2024, 1, 1), "is_baseline": None,
-           **{f"facit_{item}": 2 for item in ITEMS}, "facit_An5": 5}  # fmt: skip
-    result = batch_facit_f.result_fields(
-        batch_facit_f.score(prepare(frame_of([row]))).row(0, named=True)
-    )
+           **{f"facit_{item}": 2 for item in ITEMS}}  # fmt: skip
+    with pytest.raises(BatchInputError, match="facit_An5"):
+        prepare(frame_of([{**row, "facit_An5": 5}]))
+    scored = batch_facit_f.score(prepared_with([row], [(0, "facit_An5", 5)]))
+    result = batch_facit_f.result_fields(scored.row(0, named=True))
     assert result == {"score": None, "answered": None, "change": None, "improved": None,
                       "missing": []}  # fmt: skip
 

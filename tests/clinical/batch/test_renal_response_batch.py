@@ -17,7 +17,7 @@ from lupus_msc.clinical.batch import egfr as batch_egfr
 from lupus_msc.clinical.batch import renal_response as batch
 from lupus_msc.clinical.batch.frame import ROW, prepare
 from lupus_msc.scoring.jsonio import to_json
-from tests.clinical.batch.longitudinal_visits import neighbours, usually
+from tests.clinical.batch.longitudinal_visits import given_only, neighbours, usually
 from tests.clinical.batch.visits import exact, frame_of, visit_tables
 
 COLUMNS = ["is_baseline", "upcr_g_g", "sex", "age_years", "creatinine_mg_dl", "cystatin_c_mg_l"]
@@ -98,7 +98,9 @@ def test_batch_equals_single_record_on_every_row(
             "baseline_egfr": egfr_of(first),
             "current_egfr": egfr_of(row),
         }
-        payload = {**chosen, **{name: value for name, value in given.items() if value is not None}}
+        payload = batch.single_record_input(row, **chosen)
+        # The batch's input, against the baseline visit found independently.
+        assert payload == given_only({"criteria": "kdigo2024", **chosen, **given}), row
         single = single_result(payload)
         found = batch.result_fields(row, **chosen)
         change, expected = found.pop("egfr_change_percent"), single.pop("egfr_change_percent")

@@ -15,12 +15,13 @@ from lupus_msc.clinical.batch import sfi as batch
 from lupus_msc.clinical.batch.frame import ROW, prepare
 from lupus_msc.clinical.batch.schema import SEVERE_MANIFESTATIONS
 from lupus_msc.scoring.jsonio import to_json
+from tests.clinical.batch.activity_visits import single_prednisone
 from tests.clinical.batch.longitudinal_visits import (
     PGA,
     Sledai,
+    given_only,
     neighbours,
     prepared_with_sledai,
-    single_prednisone,
     tables_with_sledai,
 )
 from tests.clinical.batch.visits import exact, frame_of
@@ -86,7 +87,7 @@ def single_payload(
         payload["sledai_previous"] = sledai[previous[ROW]].known
         payload["pga_previous"] = exact(previous, "pga")
         payload["prednisone_mg_day_previous"] = single_prednisone(previous)
-    return {name: value for name, value in payload.items() if value is not None}
+    return given_only(payload)
 
 
 def comparable(result: dict[str, Any]) -> dict[str, Any]:
@@ -105,10 +106,12 @@ def test_batch_equals_single_record_on_every_row(
     scored = batch.score(prepared_with_sledai(rows, sledai)).rows(named=True)
     near = neighbours(scored)
     for row in scored:
-        payload = single_payload(row, near[row[ROW]].previous, sledai)
-        single = json.loads(to_json(sfi.score(sfi.SfiInput.model_validate(payload))))
+        given = batch.single_record_input(row)
+        # The batch's input, against the previous visit and doses found independently.
+        assert given == single_payload(row, near[row[ROW]].previous, sledai), row
+        single = json.loads(to_json(sfi.score(sfi.SfiInput.model_validate(given))))
         del single["instrument"], single["section"]
-        assert comparable(batch.result_fields(row)) == comparable(single), (row, payload)
+        assert comparable(batch.result_fields(row)) == comparable(single), (row, given)
 
 
 def _visit(day: date, *present: str, **more: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from lupus_msc.scoring.jsonio import to_json
 from tests.clinical.batch.longitudinal_visits import (
     PGA,
     Sledai,
+    given_only,
     neighbours,
     prepared_with_sledai,
     tables_with_sledai,
@@ -63,15 +64,17 @@ def test_batch_equals_single_record_on_every_row(
             "bilag_new_b": row["bilag_new_b"],
             "n": n,
         }
+        given = batch.single_record_input(row, n=n)
         batch_result = batch.result_fields(row, n=n)
         if any(payload[name] is None for name in REQUIRED):
-            assert batch_result is None, row
+            assert given is None and batch_result is None, row
             with pytest.raises(ValidationError):  # the single-record version refuses it
                 sri.SriInput.model_validate(payload)
             continue
+        assert given == given_only(payload), row  # the batch's input, found independently
         assert batch_result is not None, row
         batch_result["missing"] = sorted(batch_result["missing"])
-        assert batch_result == single_result(payload), row
+        assert batch_result == single_result(given), row
 
 
 def _visit(patient: str, day: date, *present: str, pga: str, **more: Any) -> dict[str, Any]:

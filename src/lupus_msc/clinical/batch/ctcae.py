@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from lupus_msc.clinical.batch.frame import exact_value
+from lupus_msc.clinical.batch.frame import decimal_column, exact_value
 from lupus_msc.clinical.batch.longitudinal import add_positions, baseline
 from lupus_msc.clinical.batch.masks import names_in
 from lupus_msc.clinical.batch.schema import BY_NAME
@@ -205,15 +205,6 @@ def _accepted(term: str, columns: TermColumns) -> pl.Expr:
     return accepted
 
 
-def _exact(fixed: pl.Expr, column: str) -> pl.Expr:
-    """Fixed-point integers of ``column`` as its exact values (Decimal; integers stay Int64)."""
-    scale = BY_NAME[column].scale
-    if scale == 0:
-        return fixed
-    exact: pl.Expr = fixed.cast(pl.Decimal(38, scale)) / 10**scale
-    return exact
-
-
 def term_results(term: str) -> list[pl.Expr]:
     """The grade, basis and missing columns of one term, and its baseline (§12, §16.12)."""
     columns = TERMS[term]
@@ -226,8 +217,9 @@ def term_results(term: str) -> list[pl.Expr]:
         pl.when(accepted).then(missing).cast(pl.Int8).alias(name + "missing"),
     ]
     if columns.has_baseline:
-        reference = _exact(pl.col(_baseline_column(term)), columns.value)
-        results.append(reference.alias(name + "baseline"))
+        reference = pl.col(_baseline_column(term))
+        exact = decimal_column(reference, BY_NAME[columns.value].scale)
+        results.append(exact.alias(name + "baseline"))
     return results
 
 

@@ -7,8 +7,9 @@ parameter of the run, as in the single-record version.
 
 A visit without a complete SLEDAI-2K, a PGA or a known prednisone dose cannot be given to the
 single-record version (those inputs are required): all result columns are null and
-``result_fields`` returns None. Result columns (prefix ``doris.``): ``remission`` (Boolean),
-``clinical_sledai`` and ``failed_components`` (bit mask, bit i = ``COMPONENTS[i]``).
+``result_fields`` and ``single_record_input`` return None. Result columns (prefix ``doris.``):
+``remission`` (Boolean), ``clinical_sledai`` and ``failed_components`` (bit mask, bit i =
+``COMPONENTS[i]``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from typing import Any, Literal
 import polars as pl
 
 from lupus_msc.clinical.batch import prednisone_equivalent as batch_prednisone
+from lupus_msc.clinical.batch import sledai2k as batch_sledai2k
 from lupus_msc.clinical.batch.activity_inputs import (
     CLINICAL_SLEDAI,
+    PRESENT,
     scorable,
     with_activity_inputs,
 )
-from lupus_msc.clinical.batch.frame import fixed_threshold
+from lupus_msc.clinical.batch.frame import exact_value, fixed_threshold, fraction_to_exact
 from lupus_msc.clinical.batch.masks import mask_expr, names_in
 from lupus_msc.clinical.doris import PGA_BELOW, Component
 from lupus_msc.clinical.prednisone_equivalent import DORIS_MAX_MG_DAY
@@ -90,3 +93,29 @@ def result_fields(row: dict[str, Any]) -> dict[str, Any] | None:
         "failed_components": names_in(row[FAILED_COMPONENTS], COMPONENTS),
         "missing": [],
     }
+
+
+def activity_input(row: dict[str, Any]) -> dict[str, Any]:
+    """The single-record inputs DORIS and LLDAS share (§16.5, §16.4) for a scorable row: the
+    present SLEDAI-2K descriptors, the PGA and the exact prednisone dose (§11)."""
+    return {
+        "sledai_descriptors": names_in(row[PRESENT], batch_sledai2k.KEYS),
+        "pga": exact_value(row, "pga"),
+        "prednisone_mg_day": fraction_to_exact(
+            row[batch_prednisone.NUMERATOR], row[batch_prednisone.DENOMINATOR]
+        ),
+    }
+
+
+def single_record_input(
+    row: dict[str, Any], *, prednisone_comparator: Literal["le", "lt"] = "le"
+) -> dict[str, Any] | None:
+    """The single-record input (§16.5) for one scored row (module doc), with the comparator the
+    table was scored with (D9); None when not scorable. A null ``other_drugs_stable`` is left
+    out (the §16.5 default)."""
+    if row[REMISSION] is None:
+        return None
+    payload = {**activity_input(row), "prednisone_comparator": prednisone_comparator}
+    if row["other_drugs_stable"] is not None:
+        payload["other_drugs_stable"] = row["other_drugs_stable"]
+    return payload

@@ -14,8 +14,21 @@ from types import ModuleType
 
 import polars as pl
 
-from lupus_msc.clinical.batch import prednisone_equivalent, sledai2k
-from lupus_msc.clinical.batch.frame import prepare
+from lupus_msc.clinical.batch import (
+    ctcae,
+    doris,
+    egfr,
+    episodes,
+    facit_f,
+    lldas,
+    prednisone_equivalent,
+    renal_response,
+    sdi,
+    sfi,
+    sledai2k,
+    sri,
+)
+from lupus_msc.clinical.batch.frame import prepare, sorted_visits
 from lupus_msc.clinical.batch.longitudinal import add_positions
 
 
@@ -29,14 +42,34 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("positions", add_positions),
+    # per visit
     Stage("sledai2k", sledai2k.score),
     Stage("prednisone-equivalent", prednisone_equivalent.score),
+    Stage("egfr-ckdepi2021", egfr.score),
+    Stage("ctcae", ctcae.score),
+    Stage("facit-f", facit_f.score),
+    Stage("sdi", sdi.score),
+    # longitudinal: against the baseline or the previous visit, reading the per-visit results
+    Stage("sri", sri.score),
+    Stage("sfi", sfi.score),
+    Stage("lldas", lldas.score),
+    Stage("doris", doris.score),
+    Stage("renal-response", renal_response.score),
+    Stage("episodes", episodes.score),
 )
 
 
 PER_RECORD: tuple[tuple[ModuleType, str], ...] = (
     (sledai2k, "sledai2k"),
     (prednisone_equivalent, "prednisone-equivalent"),
+    (egfr, "egfr-ckdepi2021"),
+    (facit_f, "facit-f"),
+    (sdi, "sdi"),
+    (sri, "sri"),
+    (sfi, "sfi"),
+    (lldas, "lldas"),
+    (doris, "doris"),
+    (renal_response, "renal-response"),
 )
 """Batch modules with the single-record instrument each mirrors: ``single_record_input(row)``
 gives the input a per-record scorer would get for that row (benchmarks and comparisons)."""
@@ -66,5 +99,5 @@ def score_visits(
 ) -> pl.DataFrame:
     """The visit table sorted by patient and date, with every instrument's result columns."""
     scored = score_prepared(prepare(visits), on_stage=on_stage)
-    original = visits.sort("patient_id", "visit_date")
+    original = sorted_visits(visits)
     return original.hstack(scored.select(result_columns(scored)))

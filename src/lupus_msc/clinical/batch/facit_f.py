@@ -9,7 +9,8 @@ The baseline score of a visit is the score at its patient's baseline visit (``lo
 the visit flagged ``is_baseline``, else the first visit), when that visit has a score; the baseline
 visit itself then has change 0 and is not improved, exactly as the single-record version gives
 with ``baseline_score`` equal to its own score. A row with an answer the single-record version
-refuses (5, 6 or 7; the visit table allows 0–9) gets no result: every result column null.
+refuses (5, 6 or 7; ``prepare`` refuses them too, so only a frame prepared otherwise holds one)
+gets no result: every result column null.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from lupus_msc.clinical.batch.frame import decimal_column
 from lupus_msc.clinical.batch.longitudinal import add_positions, baseline
 from lupus_msc.clinical.batch.masks import mask_expr, names_in
 from lupus_msc.clinical.facit_f import (
@@ -36,7 +38,6 @@ MISSING_NAMES = (*(f"responses.{item}" for item in ITEMS), "baseline_score")
 """Bit i of ``missing`` ↔ MISSING_NAMES[i] (§16.13 input names)."""
 SCALE = 3
 """§13: the score is rounded to 3 decimals; kept exactly as integer thousandths."""
-EXACT = pl.Decimal(38, SCALE)
 _MCID_THOUSANDTHS = int(MCID.scaleb(SCALE))
 
 _SCORE = "_facit_score_milli"
@@ -76,12 +77,6 @@ def _score_thousandths() -> pl.Expr:
     return pl.when(answered >= MIN_ANSWERED).then(numerator // (2 * answered))
 
 
-def _exact(thousandths: pl.Expr) -> pl.Expr:
-    """Integer thousandths as an exact Decimal(scale 3) column."""
-    exact: pl.Expr = thousandths.cast(EXACT) / 10**SCALE
-    return exact
-
-
 @cache
 def _expressions() -> tuple[list[pl.Expr], list[pl.Expr]]:
     """The score and baseline-score columns (thousandths), then the result columns."""
@@ -93,9 +88,9 @@ def _expressions() -> tuple[list[pl.Expr], list[pl.Expr]]:
     unanswered = [(bit, score.is_null() & ~_answered(item)) for bit, item in enumerate(ITEMS)]
     answered = pl.sum_horizontal([_answered(item).cast(pl.Int8) for item in ITEMS])
     results = [
-        _exact(score).alias(PREFIX + "score"),
-        _exact(base).alias(PREFIX + "baseline_score"),
-        _exact(change).alias(PREFIX + "change"),
+        decimal_column(score, SCALE).alias(PREFIX + "score"),
+        decimal_column(base, SCALE).alias(PREFIX + "baseline_score"),
+        decimal_column(change, SCALE).alias(PREFIX + "change"),
         pl.when(accepted).then(answered).cast(pl.Int8).alias(PREFIX + "answered"),
         (change >= _MCID_THOUSANDTHS).alias(PREFIX + "improved"),
         pl.when(accepted)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import polars as pl
 
 from lupus_msc.clinical.batch.schema import BY_NAME, VISIT_COLUMNS, Column
+from lupus_msc.clinical.prednisone_equivalent import as_decimal
 
 ROW = "row_number"
 """Position of the visit in the prepared (patient, date)-sorted table."""
@@ -68,9 +70,13 @@ def check_columns(schema: Mapping[str, pl.DataType]) -> None:
 
 
 def fixed(column: Column) -> pl.Expr:
-    """A decimal column as exact fixed-point integers (value × 10^scale), nulls kept."""
+    """A decimal column as exact fixed-point 32-bit integers (value × 10^scale), nulls kept.
+
+    32 bits hold every column's range (``schema.FIXED_POINT_MAX``) and halve the memory of a
+    10-million-visit table; products that could exceed them are cast wider where they are formed.
+    """
     scaled: pl.Expr = pl.col(column.name).cast(pl.Float64) * (10**column.scale)
-    return scaled.round(0).cast(pl.Int64)
+    return scaled.round(0).cast(pl.Int32)
 
 
 def fixed_threshold(name: str, value: Decimal | str | int) -> int:
@@ -104,6 +110,9 @@ def _value_checks(column: Column) -> list[tuple[pl.Expr, str]]:
         checks.append(
             (~values.is_in(column.choices), f"must be one of {', '.join(column.choices)}")
         )
+    if column.allowed:
+        allowed = ", ".join(str(value) for value in column.allowed)
+        checks.append((~values.is_in(column.allowed), f"must be one of {allowed}"))
     if column.kind == "text_list":
         outside = values.list.eval(~pl.element().is_in(column.choices)).list.any()
         checks.append((outside, f"may hold only {', '.join(column.choices)}"))
@@ -119,17 +128,12 @@ def check_values(frame: pl.DataFrame) -> None:
         for bad, message in _value_checks(column)
     ]
     keys = pl.col("patient_id").is_null() | pl.col("visit_date").is_null()
-    duplicated = pl.struct("patient_id", "visit_date").is_duplicated()
     found = frame.select(
         keys.any().alias("keys"),
-        duplicated.any().alias("duplicated"),
         *[bad.any().alias(str(index)) for index, (_, bad, _) in enumerate(checks)],
     ).row(0, named=True)
     if found["keys"]:
         raise BatchInputError("patient_id", "patient_id and visit_date must be given on every row")
-    if found["duplicated"]:
-        where = _first_bad_row(frame, duplicated)
-        raise BatchInputError("visit_date", f"two visits on one date ({where})")
     for index, (column, bad, message) in enumerate(checks):
         if found[str(index)]:
             raise BatchInputError(column.name, f"{message} ({_first_bad_row(frame, bad)})")
@@ -144,7 +148,7 @@ def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
 def _null_type(column: Column) -> pl.DataType:
     kinds: dict[str, pl.DataType] = {
         "decimal": pl.Float64(),
-        "int": pl.Int64(),
+        "int": pl.Int32(),
         "bool": pl.Boolean(),
         "date": pl.Date(),
         "text": pl.String(),
@@ -154,10 +158,31 @@ def _null_type(column: Column) -> pl.DataType:
     return kinds[column.kind]
 
 
+def _in_visit_order(frame: pl.DataFrame) -> bool:
+    """Whether rows already run by patient, then strictly increasing date (no sort needed)."""
+    patient, day = pl.col("patient_id"), pl.col("visit_date")
+    later = (patient > patient.shift(1)) | ((patient == patient.shift(1)) & (day > day.shift(1)))
+    return bool(frame.select(later.fill_null(True).all()).item())
+
+
+def sorted_visits(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` in visit order; two visits of one patient on one date are refused."""
+    if _in_visit_order(frame):
+        return frame
+    ordered = frame.sort("patient_id", "visit_date")
+    patient, day = pl.col("patient_id"), pl.col("visit_date")
+    repeated = (patient == patient.shift(1)) & (day == day.shift(1))
+    if ordered.select(repeated.any()).item():
+        where = _first_bad_row(ordered, repeated)
+        raise BatchInputError("visit_date", f"two visits on one date ({where})")
+    return ordered
+
+
 def prepare(frame: pl.DataFrame) -> pl.DataFrame:
     """Validate ``frame`` and return it sorted, complete and in fixed-point form (module doc)."""
     check_columns(frame.schema)
     check_values(frame)
+    frame = sorted_visits(frame)
     conversions = [
         fixed(column).alias(column.name) if column.kind == "decimal"
         else pl.col(column.name).cast(_null_type(column)).alias(column.name)
@@ -168,7 +193,6 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
         _with_all_columns(frame)
         .with_columns(conversions)
         .select([column.name for column in VISIT_COLUMNS])
-        .sort("patient_id", "visit_date")
         .with_row_index(ROW)
     )
 
@@ -180,3 +204,40 @@ def exact_value(row: dict[str, Any], name: str) -> Decimal | Any:
     if value is None or column is None or column.kind != "decimal":
         return value
     return Decimal(value).scaleb(-column.scale)
+
+
+def fixed_value(value: int | None, column: str) -> Decimal | None:
+    """A fixed-point integer in the units of decimal column ``column`` (e.g. a previous visit's
+    PGA kept in hundredths) as the exact Decimal the single-record interface takes."""
+    if value is None:
+        return None
+    return Decimal(value).scaleb(-BY_NAME[column].scale)
+
+
+def exact_json(number: Decimal) -> int | Decimal:
+    """An exact number as the single-record JSON shows it (§16.0): integral as int, else the
+    plain decimal without trailing zeros."""
+    if number == number.to_integral_value():
+        return int(number)
+    return Decimal(format(number.normalize(), "f"))
+
+
+def fixed_to_exact(value: int, scale: int) -> int | Decimal:
+    """A fixed-point integer (value × 10^scale) as the single-record JSON shows it (§16.0)."""
+    return exact_json(Decimal(value).scaleb(-scale))
+
+
+def fraction_to_exact(numerator: int | None, denominator: int | None) -> Decimal | None:
+    """An exact fraction column pair as the single-record Decimal (§11 ``as_decimal``: exact
+    when it ends in decimal, else 28 significant digits); None when unknown."""
+    if numerator is None or denominator is None:
+        return None
+    return as_decimal(Fraction(numerator, denominator))
+
+
+def decimal_column(fixed: pl.Expr, scale: int) -> pl.Expr:
+    """Fixed-point integers as an exact Decimal column of ``scale`` decimals (scale 0: as is)."""
+    if scale == 0:
+        return fixed
+    exact: pl.Expr = fixed.cast(pl.Decimal(38, scale)) / 10**scale
+    return exact

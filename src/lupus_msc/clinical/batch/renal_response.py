@@ -2,7 +2,7 @@
 
 Equal to ``clinical.renal_response`` with, for every visit against its patient's baseline visit
 (the first flagged ``is_baseline``, else the first visit; the baseline visit is scored against
-itself), these single-record inputs:
+itself), these single-record inputs (``single_record_input`` gives them for a scored row):
 
 - ``baseline_upcr_g_g`` / ``current_upcr_g_g``: the ``upcr_g_g`` column of those visits (exact
   thousandths);
@@ -22,7 +22,9 @@ ulps of the boundary.
 
 Result columns (prefix ``renal-response.``): ``response`` (Enum, null when undecided),
 ``egfr_stable``, ``baseline_upcr_g_g`` (the baseline visit's UPCR, exact thousandths, kept for the
-exact reduction shown by ``result_fields``), ``proteinuria_reduction_percent`` and
+exact reduction shown by ``result_fields``), ``baseline_egfr`` (the baseline visit's eGFR, Float64;
+with it ``single_record_input`` rebuilds a visit's input from its row alone),
+``proteinuria_reduction_percent`` and
 ``egfr_change_percent`` (Float64, display) and ``missing`` (bit mask over ``REQUIRED``, set only
 while ``response`` is null).
 """
@@ -38,6 +40,7 @@ import polars as pl
 
 from lupus_msc.clinical import renal_response
 from lupus_msc.clinical.batch import egfr as batch_egfr
+from lupus_msc.clinical.batch.frame import exact_json, exact_value, fixed_value
 from lupus_msc.clinical.batch.longitudinal import add_positions, baseline
 from lupus_msc.clinical.batch.masks import mask_expr, names_in
 from lupus_msc.clinical.batch.schema import BY_NAME
@@ -48,6 +51,7 @@ REQUIRED = renal_response.REQUIRED
 """Bit i of ``renal-response.missing`` is REQUIRED[i]."""
 RESPONSE = pl.Enum(["complete", "partial", "none"])
 BASELINE_UPCR = PREFIX + "baseline_upcr_g_g"
+BASELINE_EGFR = PREFIX + "baseline_egfr"
 UPCR_UNITS: int = 10 ** BY_NAME["upcr_g_g"].scale
 """Fixed-point units per g/g in the ``upcr_g_g`` column (thousandths)."""
 _DECIMAL = Context(prec=28)
@@ -99,8 +103,7 @@ def _egfr() -> pl.Expr:
 
 
 _EGFR = "_renal_egfr"
-_BASELINE_EGFR = "_renal_baseline_egfr"
-GIVEN = (BASELINE_UPCR, "upcr_g_g", _BASELINE_EGFR, _EGFR)
+GIVEN = (BASELINE_UPCR, "upcr_g_g", BASELINE_EGFR, _EGFR)
 """The columns holding the four REQUIRED numbers, in the same order."""
 
 
@@ -127,7 +130,7 @@ def _percent(before: str, after: str) -> pl.Expr:
 
 
 def _results(tolerance: Decimal, complete_below: Decimal, partial_below: Decimal) -> list[pl.Expr]:
-    egfr, baseline_egfr = pl.col(_EGFR), pl.col(_BASELINE_EGFR)
+    egfr, baseline_egfr = pl.col(_EGFR), pl.col(BASELINE_EGFR)
     stable = egfr * 100.0 >= baseline_egfr * float(100 - tolerance)
     response = _response(stable, complete_below, partial_below)
     missing = mask_expr([(bit, pl.col(name).is_null()) for bit, name in enumerate(GIVEN)])
@@ -135,7 +138,7 @@ def _results(tolerance: Decimal, complete_below: Decimal, partial_below: Decimal
         response.alias(PREFIX + "response"),
         stable.alias(PREFIX + "egfr_stable"),
         (-_percent(BASELINE_UPCR, "upcr_g_g")).alias(PREFIX + "proteinuria_reduction_percent"),
-        _percent(_BASELINE_EGFR, _EGFR).alias(PREFIX + "egfr_change_percent"),
+        _percent(BASELINE_EGFR, _EGFR).alias(PREFIX + "egfr_change_percent"),
         pl.when(response.is_null()).then(missing).otherwise(0).alias(PREFIX + "missing"),
     ]
 
@@ -158,16 +161,9 @@ def score(
     with_baseline = add_positions(frame).with_columns(
         baseline("upcr_g_g").alias(BASELINE_UPCR),
         _egfr().alias(_EGFR),
-        baseline(_egfr()).alias(_BASELINE_EGFR),
+        baseline(_egfr()).alias(BASELINE_EGFR),
     )
-    return with_baseline.with_columns(_results(*limits)).drop(_EGFR, _BASELINE_EGFR)
-
-
-def _exact(value: Decimal) -> int | Decimal:
-    """As the single-record JSON shows an exact number (§16.0): integral as int."""
-    if value == value.to_integral_value():
-        return int(value)
-    return Decimal(format(value.normalize(), "f"))
+    return with_baseline.with_columns(_results(*limits)).drop(_EGFR)
 
 
 def _reduction(before: int | None, after: int | None) -> int | Decimal | None:
@@ -175,7 +171,7 @@ def _reduction(before: int | None, after: int | None) -> int | Decimal | None:
     if before is None or after is None or before == 0:
         return None
     change = _DECIMAL.divide(Decimal(after - before) * 100, Decimal(before))
-    return _exact(-change)
+    return exact_json(-change)
 
 
 def result_fields(
@@ -197,8 +193,40 @@ def result_fields(
         "egfr_change_percent": row[PREFIX + "egfr_change_percent"],
         "criteria": criteria,
         "egfr_stable": row[PREFIX + "egfr_stable"],
-        "egfr_tolerance_percent": _exact(tolerance),
-        "complete_upcr_g_g": _exact(complete_below),
-        "partial_upcr_below_g_g": _exact(partial_below),
+        "egfr_tolerance_percent": exact_json(tolerance),
+        "complete_upcr_g_g": exact_json(complete_below),
+        "partial_upcr_below_g_g": exact_json(partial_below),
         "missing": names_in(row[PREFIX + "missing"], REQUIRED),
     }
+
+
+def _egfr_input(value: float | None) -> Decimal | None:
+    """A batch eGFR as the single-record input takes it: the float's shortest decimal."""
+    return None if value is None else Decimal(repr(value))
+
+
+def single_record_input(
+    row: dict[str, Any],
+    *,
+    criteria: Criteria = "kdigo2024",
+    egfr_tolerance_percent: Decimal | None = None,
+    complete_upcr_g_g: Decimal | None = None,
+    subnephrotic_g_g: Decimal | None = None,
+) -> dict[str, Any]:
+    """The single-record input (§16.10) for one scored row (module doc) with the run's
+    parameters; what is not given (a value unknown, a parameter left to its default) is left
+    out."""
+    current_egfr = row[batch_egfr.PREFIX + "egfr_cr_cys"]
+    if current_egfr is None:
+        current_egfr = row[batch_egfr.PREFIX + "egfr_cr"]
+    given = {
+        "criteria": criteria,
+        "baseline_upcr_g_g": fixed_value(row[BASELINE_UPCR], "upcr_g_g"),
+        "current_upcr_g_g": exact_value(row, "upcr_g_g"),
+        "baseline_egfr": _egfr_input(row[BASELINE_EGFR]),
+        "current_egfr": _egfr_input(current_egfr),
+        "egfr_tolerance_percent": egfr_tolerance_percent,
+        "complete_upcr_g_g": complete_upcr_g_g,
+        "subnephrotic_g_g": subnephrotic_g_g,
+    }
+    return {name: value for name, value in given.items() if value is not None}

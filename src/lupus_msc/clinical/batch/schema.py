@@ -28,6 +28,9 @@ class Column:
     low: Decimal | None = None
     high: Decimal | None = None
     choices: tuple[str, ...] = ()
+    """Allowed texts (choice and text_list columns)."""
+    allowed: tuple[int, ...] = ()
+    """Allowed whole numbers, when not every value in the range is (FACIT-F answers)."""
     required: bool = False
 
 
@@ -53,6 +56,9 @@ def _int(name: str, description: str, low: int = 0, high: int | None = None) -> 
 def _bool(name: str, description: str) -> Column:
     return Column(name, "bool", description)
 
+
+FIXED_POINT_MAX = 2**31 - 1
+"""Every decimal column's maximum × 10^scale fits a 32-bit integer (checked by a test)."""
 
 GLUCOCORTICOID_SLOTS = 2
 """Systemic glucocorticoids recorded per visit (prednisone-equivalent sums them, §11)."""
@@ -108,10 +114,10 @@ SLEDAI = [
     _bool("attribution_confirmed", "lab-derived SLEDAI candidates confirmed as lupus (§1)"),
 ]
 LABS = [
-    _decimal("urine_rbc_hpf", 1, "urine red cells per high-power field"),
-    _decimal("urine_wbc_hpf", 1, "urine white cells per high-power field"),
-    _decimal("proteinuria_g_24h", 3, "24-hour urine protein, g"),
-    _decimal("upcr_g_g", 3, "urine protein/creatinine ratio, g/g"),
+    _decimal("urine_rbc_hpf", 1, "urine red cells per high-power field", high=1000),
+    _decimal("urine_wbc_hpf", 1, "urine white cells per high-power field", high=1000),
+    _decimal("proteinuria_g_24h", 3, "24-hour urine protein, g", high=100),
+    _decimal("upcr_g_g", 3, "urine protein/creatinine ratio, g/g", high=100),
     _decimal("platelets_10e9_l", 1, "platelets, 10⁹/L", high=2000),
     _decimal("platelets_lln_10e9_l", 1, "platelets lower limit of normal, 10⁹/L", high=2000),
     _decimal("wbc_10e9_l", 2, "white cells, 10⁹/L", high=500),
@@ -123,13 +129,13 @@ LABS = [
     _decimal("hemoglobin_g_dl", 1, "hemoglobin, g/dL", high=25),
     _decimal("hemoglobin_lln_g_dl", 1, "hemoglobin LLN, g/dL", high=25),
     _decimal("temperature_c", 1, "body temperature, °C", low=25, high=45),
-    _decimal("hours_above_40", 1, "hours of fever above 40.0 °C (CTCAE, §12)"),
-    _decimal("c3_g_l", 2, "complement C3, g/L"),
-    _decimal("c3_lln_g_l", 2, "C3 lower limit of normal, g/L"),
-    _decimal("c4_g_l", 3, "complement C4, g/L"),
-    _decimal("c4_lln_g_l", 3, "C4 lower limit of normal, g/L"),
-    _decimal("anti_dsdna_iu_ml", 1, "anti-dsDNA, IU/mL"),
-    _decimal("anti_dsdna_uln_iu_ml", 1, "anti-dsDNA upper limit of normal, IU/mL"),
+    _decimal("hours_above_40", 1, "hours of fever above 40.0 °C (CTCAE, §12)", high=2400),
+    _decimal("c3_g_l", 2, "complement C3, g/L", high=20),
+    _decimal("c3_lln_g_l", 2, "C3 lower limit of normal, g/L", high=20),
+    _decimal("c4_g_l", 3, "complement C4, g/L", high=20),
+    _decimal("c4_lln_g_l", 3, "C4 lower limit of normal, g/L", high=20),
+    _decimal("anti_dsdna_iu_ml", 1, "anti-dsDNA, IU/mL", high=100000),
+    _decimal("anti_dsdna_uln_iu_ml", 1, "anti-dsDNA upper limit of normal, IU/mL", high=100000),
     _decimal("creatinine_mg_dl", 2, "serum creatinine, mg/dL (IDMS)", high=30),
     _decimal("creatinine_uln_mg_dl", 2, "creatinine upper limit of normal, mg/dL", high=30),
     _decimal("cystatin_c_mg_l", 2, "serum cystatin C, mg/L", high=20),
@@ -162,11 +168,12 @@ ACTIVITY = [
 MEDICATION = [column for slot in (1, 2) for column in _glucocorticoid_columns(slot)]
 FACIT = [
     Column(f"facit_{code}", "int", f"FACIT-Fatigue item {code}: 0–4, 8/9 unanswered (§13)",
-           low=Decimal(0), high=Decimal(9))
+           low=Decimal(0), high=Decimal(9), allowed=(0, 1, 2, 3, 4, 8, 9))
     for code in facit_f.ITEMS
 ]  # fmt: skip
 SDI = [
-    _int(f"sdi_{key}", f"SLICC/ACR damage item {key}: 0/1, or a count (§8)") for key in sdi.BY_KEY
+    _int(f"sdi_{key}", f"SLICC/ACR damage item {key}: 0/1, or a count (§8)", high=20)
+    for key in sdi.BY_KEY
 ]
 
 VISIT_COLUMNS: tuple[Column, ...] = (
@@ -192,6 +199,8 @@ def _kind_text(column: Column) -> str:
 
 
 def _range_text(column: Column) -> str:
+    if column.allowed:
+        return ", ".join(str(value) for value in column.allowed)
     if column.low is None and column.high is None:
         return ""
     high = "" if column.high is None else str(column.high)

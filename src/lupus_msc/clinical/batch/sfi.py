@@ -23,7 +23,10 @@ single-record input without those fields (its flare is then null unless a severe
 Result columns (prefix ``sfi.``): ``criteria_met`` (bit mask, bit i = ``sfi.CRITERIA[i]``),
 ``flare``, ``flare_clinical_only`` and ``flare_at_least`` (Enum ``none`` / ``mild_moderate`` /
 ``severe``; the first two null when undecided, §2 missing-data rule) and ``missing`` (bit mask
-over ``PAIRS``, set only while ``flare_clinical_only`` is null).
+over ``PAIRS``, set only while ``flare_clinical_only`` is null). The exact inputs that come from
+the previous visit are kept too, so that ``single_record_input`` rebuilds a visit's input from its
+row alone: ``sledai_previous``, ``pga_previous_hundredths``, ``prednisone_previous_numerator`` /
+``_denominator`` (Int128) and ``hemoglobin_fall_tenths`` (all null at a first visit).
 """
 
 from __future__ import annotations
@@ -36,7 +39,12 @@ import polars as pl
 from lupus_msc.clinical import sfi
 from lupus_msc.clinical.batch import prednisone_equivalent as batch_prednisone
 from lupus_msc.clinical.batch import sledai2k as batch_sledai2k
-from lupus_msc.clinical.batch.frame import fixed_threshold
+from lupus_msc.clinical.batch.frame import (
+    exact_value,
+    fixed_threshold,
+    fixed_value,
+    fraction_to_exact,
+)
 from lupus_msc.clinical.batch.longitudinal import add_positions, previous
 from lupus_msc.clinical.batch.masks import mask_expr, names_in
 from lupus_msc.clinical.batch.schema import BY_NAME
@@ -51,6 +59,19 @@ FLARE = pl.Enum(["none", "mild_moderate", "severe"])
 _SEVERE_BITS = sum(1 << bit for bit, key in enumerate(CRITERIA) if key in sfi.SEVERE)
 _CLINICAL_BITS = sum(1 << bit for bit, key in enumerate(CRITERIA) if key not in sfi.TREATMENT)
 _PAIRS_MISSING = "_sfi_pairs_missing"
+SLEDAI_PREVIOUS = PREFIX + "sledai_previous"
+PGA_PREVIOUS = PREFIX + "pga_previous_hundredths"
+PREDNISONE_PREVIOUS_NUMERATOR = PREFIX + "prednisone_previous_numerator"
+PREDNISONE_PREVIOUS_DENOMINATOR = PREFIX + "prednisone_previous_denominator"
+HEMOGLOBIN_FALL = PREFIX + "hemoglobin_fall_tenths"
+AS_GIVEN = (
+    "new_mild_manifestations",
+    "new_severe_manifestations",
+    "added_nsaid_or_hydroxychloroquine",
+    "added_cyclophosphamide_azathioprine_methotrexate",
+    "hospitalized_for_sle",
+)
+"""Columns the single-record input takes from the current row as they are."""
 
 
 def _score_criteria(sledai_previous: pl.Expr, sledai: pl.Expr) -> dict[str, pl.Expr]:
@@ -98,18 +119,19 @@ def _other_criteria() -> dict[str, pl.Expr]:
     ) | (hemoglobin_fall() > fixed_threshold("hemoglobin_g_dl", sfi.HEMOGLOBIN_FALL_SEVERE_ABOVE))
     platelets_below = fixed_threshold("platelets_10e9_l", sfi.PLATELETS_SEVERE_BELOW)
     return {
-        "manifestation_mild": pl.col("new_mild_manifestations").list.len() > 0,
-        "manifestation_severe": pl.col("new_severe_manifestations").list.len() > 0,
+        "manifestation_mild": pl.col(AS_GIVEN[0]).list.len() > 0,
+        "manifestation_severe": pl.col(AS_GIVEN[1]).list.len() > 0,
         "platelets_severe": pl.col("platelets_10e9_l") < platelets_below,
         "hemolysis_severe": hemolysis,
-        "drug_mild": pl.col("added_nsaid_or_hydroxychloroquine"),
-        "drug_severe": pl.col("added_cyclophosphamide_azathioprine_methotrexate"),
-        "hospitalization_severe": pl.col("hospitalized_for_sle"),
+        "drug_mild": pl.col(AS_GIVEN[2]),
+        "drug_severe": pl.col(AS_GIVEN[3]),
+        "hospitalization_severe": pl.col(AS_GIVEN[4]),
     }
 
 
 def _masks() -> list[pl.Expr]:
-    """The criteria met and the absent pair fields as bit masks (a null criterion: not met)."""
+    """The visit's exact "previous" inputs, then the criteria met and the absent pair fields as
+    bit masks (a null criterion: not met)."""
     sledai = known_sledai()
     sledai_previous = previous(sledai)
     criteria = {
@@ -120,6 +142,11 @@ def _masks() -> list[pl.Expr]:
     }
     pairs = (sledai_previous, sledai, previous("pga"), pl.col("pga"))
     return [
+        sledai_previous.alias(SLEDAI_PREVIOUS),
+        previous("pga").alias(PGA_PREVIOUS),
+        previous(batch_prednisone.NUMERATOR).alias(PREDNISONE_PREVIOUS_NUMERATOR),
+        previous(batch_prednisone.DENOMINATOR).alias(PREDNISONE_PREVIOUS_DENOMINATOR),
+        hemoglobin_fall().alias(HEMOGLOBIN_FALL),
         mask_expr([(bit, criteria[key]) for bit, key in enumerate(CRITERIA)]).alias(
             PREFIX + "criteria_met"
         ),
@@ -183,3 +210,27 @@ def result_fields(row: dict[str, Any]) -> dict[str, Any]:
         "flare_at_least": row[PREFIX + "flare_at_least"],
         "missing": names_in(row[PREFIX + "missing"], PAIRS),
     }
+
+
+def single_record_input(row: dict[str, Any]) -> dict[str, Any]:
+    """The single-record input (§16.2) for one scored row (module doc), built from the row alone:
+    the previous visit's values are the ``sfi.`` columns kept for it. Absent fields are left out."""
+    complete = row[batch_sledai2k.PREFIX + "complete"]
+    given = {
+        "sledai_previous": row[SLEDAI_PREVIOUS],
+        "sledai_current": row[batch_sledai2k.PREFIX + "total"] if complete else None,
+        "pga_previous": fixed_value(row[PGA_PREVIOUS], "pga"),
+        "pga_current": exact_value(row, "pga"),
+        "prednisone_mg_day_previous": fraction_to_exact(
+            row[PREDNISONE_PREVIOUS_NUMERATOR], row[PREDNISONE_PREVIOUS_DENOMINATOR]
+        ),
+        "prednisone_mg_day_current": fraction_to_exact(
+            row[batch_prednisone.NUMERATOR], row[batch_prednisone.DENOMINATOR]
+        ),
+        "weight_kg": exact_value(row, "weight_kg"),
+        "platelets_10e9_l": exact_value(row, "platelets_10e9_l"),
+        "hemoglobin_g_dl": exact_value(row, "hemoglobin_g_dl"),
+        "hemoglobin_fall_g_dl": fixed_value(row[HEMOGLOBIN_FALL], "hemoglobin_g_dl"),
+        **{name: row[name] for name in AS_GIVEN},
+    }
+    return {name: value for name, value in given.items() if value is not None}

@@ -12,6 +12,8 @@ The single-record inputs of a visit are:
 - ``bilag_new_a`` / ``bilag_new_b``: the current row's counts of domains new since baseline (§4);
 - ``n``: a parameter of the run, 4–20 (default 4: SRI-4).
 
+``single_record_input`` rebuilds them from a scored row alone (baseline = current + difference).
+
 The single-record version requires both SLEDAI totals and both PGAs and refuses input without
 them (§16.3). A visit with any of the four unknown therefore has no result: every ``sri.`` column
 is null there and ``result_fields`` returns None.
@@ -25,13 +27,17 @@ exact) and ``pga_change`` (the same as a float, for display only), ``sledai_redu
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
 from lupus_msc.clinical.batch import sledai2k as batch_sledai2k
-from lupus_msc.clinical.batch.frame import fixed_threshold
+from lupus_msc.clinical.batch.frame import (
+    exact_value,
+    fixed_threshold,
+    fixed_to_exact,
+    fixed_value,
+)
 from lupus_msc.clinical.batch.longitudinal import add_positions, baseline
 from lupus_msc.clinical.batch.masks import mask_expr, names_in
 from lupus_msc.clinical.batch.schema import BY_NAME
@@ -101,14 +107,6 @@ def score(frame: pl.DataFrame, *, n: int = 4) -> pl.DataFrame:
     return with_differences.with_columns(_results(n)).drop(_REDUCTION, _CHANGE)
 
 
-def _exact(value: int, scale: int) -> int | Decimal:
-    """A fixed-point integer as the single-record JSON shows it (§16.0): integral as int."""
-    number = Decimal(value).scaleb(-scale)
-    if number == number.to_integral_value():
-        return int(number)
-    return Decimal(format(number.normalize(), "f"))
-
-
 def result_fields(row: dict[str, Any], *, n: int = 4) -> dict[str, Any] | None:
     """One scored row in the single-record result's shape (§16.3); None when it has no result.
 
@@ -120,7 +118,7 @@ def result_fields(row: dict[str, Any], *, n: int = 4) -> dict[str, Any] | None:
         "responder": row[PREFIX + "responder"],
         "msri": row[PREFIX + "msri"],
         "sledai_reduction": row[PREFIX + "sledai_reduction"],
-        "pga_change": _exact(row[PREFIX + "pga_change_hundredths"], PGA_SCALE),
+        "pga_change": fixed_to_exact(row[PREFIX + "pga_change_hundredths"], PGA_SCALE),
         "components": {
             "sledai_reduction_met": row[PREFIX + "sledai_reduction_met"],
             "no_pga_worsening": row[PREFIX + "no_pga_worsening"],
@@ -129,3 +127,25 @@ def result_fields(row: dict[str, Any], *, n: int = 4) -> dict[str, Any] | None:
         "n": n,
         "missing": names_in(row[PREFIX + "missing"], BILAG),
     }
+
+
+def single_record_input(row: dict[str, Any], *, n: int = 4) -> dict[str, Any] | None:
+    """The single-record input (§16.3) for one scored row; None when it has no result.
+
+    The baseline values are read back exactly from the row: the baseline SLEDAI-2K is the
+    current total plus the reduction, the baseline PGA the current PGA minus the change.
+    """
+    reduction = row[PREFIX + "sledai_reduction"]
+    if reduction is None:
+        return None
+    current = row[batch_sledai2k.PREFIX + "total"]
+    given = {
+        "sledai_baseline": current + reduction,
+        "sledai_current": current,
+        "pga_baseline": fixed_value(row["pga"] - row[PREFIX + "pga_change_hundredths"], "pga"),
+        "pga_current": exact_value(row, "pga"),
+        "bilag_new_a": row["bilag_new_a"],
+        "bilag_new_b": row["bilag_new_b"],
+        "n": n,
+    }
+    return {name: value for name, value in given.items() if value is not None}
