@@ -77,7 +77,7 @@ def run(visits: int, sample: int, seed: int) -> dict[str, Any]:
 
     def lap(name: str) -> None:
         now = time.perf_counter()
-        stage_seconds[name] = now - clock[0]
+        stage_seconds[name] = stage_seconds.get(name, 0.0) + now - clock[0]
         clock[0] = now
 
     started = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from types import ModuleType
 
 import polars as pl
@@ -28,7 +29,7 @@ from lupus_msc.clinical.batch import (
     sledai2k,
     sri,
 )
-from lupus_msc.clinical.batch.frame import prepare, sorted_visits
+from lupus_msc.clinical.batch.frame import ROW, prepare, sorted_visits
 from lupus_msc.clinical.batch.longitudinal import add_positions
 
 
@@ -80,24 +81,54 @@ def result_columns(frame: pl.DataFrame) -> list[str]:
     return [name for name in frame.columns if "." in name and not name.startswith("_")]
 
 
+ROWS_PER_CHUNK = 1_000_000
+"""Whole patients are scored a chunk of about this many visits at a time: every instrument only
+reads a patient's own visits, and chunks keep the working columns small enough to stay fast and
+to bound memory on a registry of millions of visits."""
+
+
+def patient_chunks(prepared: pl.DataFrame, rows_per_chunk: int = ROWS_PER_CHUNK) -> list[range]:
+    """Row ranges of about ``rows_per_chunk`` visits that never split a patient."""
+    patient = pl.col("patient_id")
+    starts = (
+        prepared.select(pl.arg_where((patient != patient.shift(1)).fill_null(True)))
+        .to_series()
+        .to_numpy()
+    )
+    bounds = [0]
+    for target in range(rows_per_chunk, prepared.height, rows_per_chunk):
+        boundary = int(starts[min(int(starts.searchsorted(target)), len(starts) - 1)])
+        if boundary > bounds[-1]:
+            bounds.append(boundary)
+    bounds.append(prepared.height)
+    return [range(a, b) for a, b in pairwise(bounds) if b > a]
+
+
 def score_prepared(
     prepared: pl.DataFrame,
     stages: Iterable[Stage] = STAGES,
     on_stage: Callable[[str], None] | None = None,
+    rows_per_chunk: int = ROWS_PER_CHUNK,
 ) -> pl.DataFrame:
-    """Run ``stages`` over a prepared table; ``on_stage`` hears each stage's name when it ends."""
-    frame = prepared
-    for stage in stages:
-        frame = stage.run(frame)
-        if on_stage is not None:
-            on_stage(stage.name)
-    return frame
+    """The prepared table with every stage's result columns, scored whole patients a chunk at a
+    time; ``on_stage`` hears each stage's name when it ends in each chunk."""
+    results = []
+    for rows in patient_chunks(prepared, rows_per_chunk):
+        frame = prepared.slice(rows.start, len(rows)).drop(ROW).with_row_index(ROW)
+        for stage in stages:
+            frame = stage.run(frame)
+            if on_stage is not None:
+                on_stage(stage.name)
+        results.append(frame.select(result_columns(frame)))
+    return prepared.hstack(pl.concat(results, how="vertical"))
 
 
 def score_visits(
-    visits: pl.DataFrame, on_stage: Callable[[str], None] | None = None
+    visits: pl.DataFrame,
+    on_stage: Callable[[str], None] | None = None,
+    rows_per_chunk: int = ROWS_PER_CHUNK,
 ) -> pl.DataFrame:
     """The visit table sorted by patient and date, with every instrument's result columns."""
-    scored = score_prepared(prepare(visits), on_stage=on_stage)
+    scored = score_prepared(prepare(visits), on_stage=on_stage, rows_per_chunk=rows_per_chunk)
     original = sorted_visits(visits)
     return original.hstack(scored.select(result_columns(scored)))
