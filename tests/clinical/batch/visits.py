@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 from hypothesis import strategies as st
 
-from lupus_msc.clinical.batch.frame import exact_value
+from lupus_msc.clinical.batch.frame import exact_value, polars_type
 from lupus_msc.clinical.batch.schema import BY_NAME, VISIT_COLUMNS, Column
 
 # Values at and around the instruments' thresholds, so that boundaries are drawn often.
@@ -129,19 +129,6 @@ def visit_tables(
     return rows
 
 
-def _polars_type(column: Column) -> pl.DataType:
-    kinds: dict[str, pl.DataType] = {
-        "decimal": pl.Float64(),
-        "int": pl.Int64(),
-        "bool": pl.Boolean(),
-        "date": pl.Date(),
-        "text": pl.String(),
-        "choice": pl.String(),
-        "text_list": pl.List(pl.String),
-    }
-    return kinds[column.kind]
-
-
 def frame_of(rows: list[dict[str, Any]]) -> pl.DataFrame:
     """The rows as a visit table with the types a Parquet file would carry (decimals as floats)."""
     names = list(rows[0])
@@ -149,7 +136,7 @@ def frame_of(rows: list[dict[str, Any]]) -> pl.DataFrame:
         name: [float(row[name]) if isinstance(row[name], Decimal) else row[name] for row in rows]
         for name in names
     }
-    return pl.DataFrame(data, schema={name: _polars_type(BY_NAME[name]) for name in names})
+    return pl.DataFrame(data, schema={name: polars_type(BY_NAME[name]) for name in names})
 
 
 def exact(row: dict[str, Any], name: str) -> Any:

@@ -141,11 +141,12 @@ def check_values(frame: pl.DataFrame) -> None:
 
 def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
     absent = [column for column in VISIT_COLUMNS if column.name not in frame.columns]
-    nulls = [pl.lit(None, dtype=_null_type(column)).alias(column.name) for column in absent]
+    nulls = [pl.lit(None, dtype=polars_type(column)).alias(column.name) for column in absent]
     return frame.with_columns(nulls) if nulls else frame
 
 
-def _null_type(column: Column) -> pl.DataType:
+def polars_type(column: Column) -> pl.DataType:
+    """The polars type a column of this kind is read as (decimals: as floats)."""
     kinds: dict[str, pl.DataType] = {
         "decimal": pl.Float64(),
         "int": pl.Int32(),
@@ -185,7 +186,7 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
     frame = sorted_visits(frame)
     conversions = [
         fixed(column).alias(column.name) if column.kind == "decimal"
-        else pl.col(column.name).cast(_null_type(column)).alias(column.name)
+        else pl.col(column.name).cast(polars_type(column)).alias(column.name)
         for column in VISIT_COLUMNS
         if column.kind in ("decimal", "int", "choice")
     ]  # fmt: skip

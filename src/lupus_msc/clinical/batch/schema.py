@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
-from lupus_msc.clinical import facit_f, sdi, sledai2k
+from lupus_msc.clinical import facit_f, prednisone_equivalent, sdi, sfi, sledai2k
 
 Kind = Literal["text", "date", "bool", "int", "decimal", "choice", "text_list"]
 
@@ -63,30 +63,9 @@ FIXED_POINT_MAX = 2**31 - 1
 GLUCOCORTICOID_SLOTS = 2
 """Systemic glucocorticoids recorded per visit (prednisone-equivalent sums them, §11)."""
 
-GLUCOCORTICOID_DRUGS = (
-    "prednisone",
-    "prednisolone",
-    "methylprednisolone",
-    "hydrocortisone",
-    "dexamethasone",
-    "betamethasone",
-    "deflazacort",
-    "cortisone",
-    "triamcinolone",
-)
-MILD_MANIFESTATIONS = (
-    "discoid",
-    "photosensitive",
-    "profundus",
-    "cutaneous_vasculitis",
-    "bullous",
-    "nasopharyngeal_ulcers",
-    "pleuritis",
-    "pericarditis",
-    "arthritis",
-    "fever",
-)
-SEVERE_MANIFESTATIONS = ("cns", "vasculitis", "nephritis", "myositis")
+GLUCOCORTICOID_DRUGS: tuple[str, ...] = get_args(prednisone_equivalent.Drug)
+MILD_MANIFESTATIONS: tuple[str, ...] = get_args(sfi.MildManifestation)
+SEVERE_MANIFESTATIONS: tuple[str, ...] = get_args(sfi.SevereManifestation)
 
 
 def _glucocorticoid_columns(slot: int) -> list[Column]:
