@@ -26,7 +26,7 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests bench
 
 typecheck: install
-	$(VENV)/bin/mypy src/lupus_msc/clinical src/lupus_msc/cells src/lupus_msc/scoring
+	$(VENV)/bin/mypy src
 
 unit: install
 	$(VENV)/bin/pytest -n 2 --dist loadfile

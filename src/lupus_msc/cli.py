@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 
 from lupus_msc.scoring.jsonio import ScoreInputError
-from lupus_msc.scoring.registry import INSTRUMENTS, UnknownInstrument
+from lupus_msc.scoring.registry import INSTRUMENTS, UnknownInstrument, get_instrument
 from lupus_msc.scoring.run import score_text
 
 app = typer.Typer(
@@ -49,6 +50,12 @@ def score(
     list_instruments: Annotated[
         bool, typer.Option("--list", help="List the instruments and exit.")
     ] = False,
+    show_schema: Annotated[
+        bool,
+        typer.Option(
+            "--schema", help="Print the instrument's input fields (JSON Schema) and exit."
+        ),
+    ] = False,
 ) -> None:
     """Score one assessment (a JSON object) or many (a JSON array) with a clinical instrument.
 
@@ -61,6 +68,13 @@ def score(
         return
     if instrument is None:
         raise _fail("INSTRUMENT is required (see lupus-msc score --list)")
+    if show_schema:
+        try:
+            model = get_instrument(instrument).input_model
+        except UnknownInstrument as error:
+            raise _fail(str(error)) from error
+        typer.echo(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False))
+        return
     try:
         output = score_text(instrument, _read_input(input_path))
     except UnknownInstrument as error:

@@ -85,5 +85,13 @@ def test_the_list_endpoint_names_every_instrument(live_server: str) -> None:
     assert {item["name"] for item in listed} == set(INSTRUMENTS)
 
 
-def test_interactive_docs_are_served(live_server: str) -> None:
-    assert httpx.get(f"{live_server}/docs", timeout=10).status_code == 200
+def test_interactive_docs_load_nothing_from_outside_this_server(live_server: str) -> None:
+    """Closed clinic networks: every script and style of /docs comes from this server."""
+    import re
+
+    page = httpx.get(f"{live_server}/docs", timeout=10)
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(asset.startswith("/") for asset in assets), assets
+    for asset in assets:
+        assert httpx.get(f"{live_server}{asset}", timeout=10).status_code == 200, asset

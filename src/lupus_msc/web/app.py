@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from lupus_msc import __version__
 from lupus_msc.web.api_score import build_router, input_schemas
+from lupus_msc.web.docs import install_docs
 from lupus_msc.web.errors import error_response, install_error_handlers
 
 
@@ -17,8 +18,11 @@ def create_app() -> FastAPI:
         title="lupus-msc",
         version=__version__,
         description="MSC therapy programme for SLE: validated clinical instruments over HTTP.",
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(build_router())
 
     @app.api_route("/api/v1/score/{instrument}", methods=["POST"], include_in_schema=False)
