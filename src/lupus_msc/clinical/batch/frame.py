@@ -141,7 +141,7 @@ def check_values(frame: pl.DataFrame) -> None:
 
 def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
     absent = [column for column in VISIT_COLUMNS if column.name not in frame.columns]
-    nulls = [pl.lit(None, dtype=polars_type(column)).alias(column.name) for column in absent]
+    nulls = [pl.lit(None, dtype=prepared_type(column)).alias(column.name) for column in absent]
     return frame.with_columns(nulls) if nulls else frame
 
 
@@ -157,6 +157,14 @@ def polars_type(column: Column) -> pl.DataType:
         "text_list": pl.List(pl.String),
     }
     return kinds[column.kind]
+
+
+def prepared_type(column: Column) -> pl.DataType:
+    """The type a column has in a prepared table: choices become enumerations (compact, and
+    free when the input already is one), everything else as ``polars_type``."""
+    if column.kind == "choice":
+        return pl.Enum(column.choices)
+    return polars_type(column)
 
 
 def _in_visit_order(frame: pl.DataFrame) -> bool:
@@ -186,7 +194,7 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
     frame = sorted_visits(frame)
     conversions = [
         fixed(column).alias(column.name) if column.kind == "decimal"
-        else pl.col(column.name).cast(polars_type(column)).alias(column.name)
+        else pl.col(column.name).cast(prepared_type(column)).alias(column.name)
         for column in VISIT_COLUMNS
         if column.kind in ("decimal", "int", "choice")
     ]  # fmt: skip
