@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lupus_msc.clinical.batch.schema import MILD_MANIFESTATIONS, SEVERE_MANIFESTATIONS
+from lupus_msc.clinical.sledai2k import DESCRIPTORS
 from lupus_msc.synth.arrays import (
     Bools,
     Columns,
@@ -29,15 +30,8 @@ from lupus_msc.synth.cohort import Patients
 from lupus_msc.synth.schedule import Visits
 from lupus_msc.synth.sites import Sites
 
-CNS = (
-    "seizure",
-    "psychosis",
-    "organic_brain_syndrome",
-    "visual_disturbance",
-    "cranial_nerve_disorder",
-    "lupus_headache",
-    "cva",
-)
+CNS = tuple(descriptor.key for descriptor in DESCRIPTORS if descriptor.number <= 7)
+"""SLEDAI-2K's neuropsychiatric descriptors 1–7 (§1)."""
 RASH_FORMS = ("discoid", "photosensitive", "profundus", "cutaneous_vasculitis", "bullous")
 RASH_FORM_SHARES = (0.35, 0.4, 0.08, 0.1, 0.07)
 MILD_FROM = {
