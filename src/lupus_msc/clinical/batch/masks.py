@@ -9,9 +9,8 @@ import polars as pl
 
 def mask_expr(flags: Sequence[tuple[int, pl.Expr]]) -> pl.Expr:
     """Sum of ``1 << bit`` for each (bit, condition) whose condition holds (null: it does not)."""
-    parts = [
-        pl.when(condition.fill_null(False)).then(1 << bit).otherwise(0) for bit, condition in flags
-    ]
+    # Multiplying a 0/1 column by the bit's value is cheaper than a when/then per bit.
+    parts = [condition.fill_null(False).cast(pl.Int64) * (1 << bit) for bit, condition in flags]
     return pl.sum_horizontal(parts).cast(pl.Int64)
 
 

@@ -39,17 +39,22 @@ def _points(item: SdiItem) -> pl.Expr:
     return points.cast(pl.Int8)
 
 
+def _point_column(key: str) -> str:
+    return f"_sdi_points_{key}"
+
+
 @cache
-def _expressions() -> list[pl.Expr]:
-    """The result columns (built once)."""
-    points = {item.key: _points(item) for item in ITEMS}
+def _expressions() -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Each item's points as a temporary column (computed once), then the result columns."""
+    first = [_points(item).alias(_point_column(item.key)) for item in ITEMS]
+    points = {item.key: pl.col(_point_column(item.key)) for item in ITEMS}
     organs = [
         pl.sum_horizontal([points[item.key] for item in ITEMS if item.organ == organ])
         .cast(pl.Int8)
         .alias(f"{PREFIX}organ.{organ}")
         for organ in ORGANS
     ]
-    return [
+    results = [
         pl.sum_horizontal(points.values()).cast(pl.Int16).alias(PREFIX + "total"),
         *organs,
         mask_expr([(bit, points[key] > 0) for bit, key in enumerate(KEYS)]).alias(
@@ -62,11 +67,17 @@ def _expressions() -> list[pl.Expr]:
             PREFIX + "assessed_all"
         ),
     ]
+    return first, results
 
 
 def score(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the SDI result columns to a prepared visit table (§8, §16.7)."""
-    return frame.with_columns(_expressions())
+    first, results = _expressions()
+    return (
+        frame.with_columns(first)
+        .with_columns(results)
+        .drop([_point_column(item.key) for item in ITEMS])
+    )
 
 
 def result_fields(row: dict[str, Any]) -> dict[str, Any]:
