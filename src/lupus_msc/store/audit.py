@@ -1,0 +1,195 @@
+"""Record every change in the audit hash chain, refuse deletions, and verify the chain.
+
+Each flush of a session turns the inserted and updated rows into audit events (one per created
+record, one per changed field) and appends them to the chain under a lock: PostgreSQL locks the
+head row, SQLite already serialises writers (``engine.py`` begins every transaction IMMEDIATE).
+The acting user and the reason come from the session (``session.info``, set by ``services``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import simplejson
+from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from lupus_msc.store.base import Entity
+from lupus_msc.store.models.audit import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+REDACTED = frozenset({"password_hash", "token_hash"})
+"""Columns whose values never enter the audit trail (only the fact that they changed)."""
+ACTOR = "actor_id"
+REASON = "reason"
+SYSTEM = "system"
+
+
+class AuditError(RuntimeError):
+    """A write the audit trail cannot accept (no actor, or a deletion)."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def canonical(value: Any) -> str:
+    """One JSON text per value: sorted keys, no spaces, decimals digit for digit."""
+    return simplejson.dumps(
+        value, default=_plain, use_decimal=True, sort_keys=True, separators=(",", ":")
+    )
+
+
+def row_hash(row: dict[str, Any]) -> str:
+    """SHA-256 of an audit row's content and the previous row's hash."""
+    content = [
+        row["seq"],
+        row["at"].astimezone(dt.UTC).isoformat(),
+        str(row["user_id"]) if row["user_id"] else None,
+        row["action"],
+        row["entity"],
+        row["entity_id"],
+        row["field"],
+        row["old_value"],
+        row["new_value"],
+        row["reason"],
+        row["prev_hash"],
+    ]
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
+
+
+def _value(column: str, value: Any) -> Any:
+    return "[redacted]" if column in REDACTED and value is not None else _plain(value)
+
+
+def _stored(column: str, value: Any) -> str | None:
+    return None if value is None else canonical(_value(column, value))
+
+
+def _changes(session: Session) -> Iterator[dict[str, Any]]:
+    """Audit entries for the session's pending inserts and updates (before they are flushed)."""
+    for record in session.new:
+        if not isinstance(record, Entity):
+            continue
+        record.id = record.id or uuid.uuid4()
+        record.created_at = record.created_at or dt.datetime.now(dt.UTC)
+        values = {
+            attr.key: _value(attr.key, getattr(record, attr.key))
+            for attr in inspect(record).mapper.column_attrs
+        }
+        yield _entry(record, "create", None, None, canonical(values))
+    for record in session.dirty:
+        if not isinstance(record, Entity):
+            continue
+        state = inspect(record)
+        for attr in state.mapper.column_attrs:
+            history = state.attrs[attr.key].history
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if _stored(attr.key, old) != _stored(attr.key, new):
+                yield _entry(
+                    record, "update", attr.key, _stored(attr.key, old), _stored(attr.key, new)
+                )
+
+
+def _entry(
+    record: Entity, action: str, field: str | None, old: str | None, new: str | None
+) -> dict[str, Any]:
+    return {
+        "action": action,
+        "entity": record.__tablename__,
+        "entity_id": str(record.id),
+        "field": field,
+        "old_value": old,
+        "new_value": new,
+    }
+
+
+def _head(session: Session) -> tuple[int, str]:
+    statement = select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    found = session.execute(statement).one_or_none()
+    return (0, GENESIS) if found is None else (found.seq, found.row_hash)
+
+
+def append(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Chain ``entries`` after the head and move the head, inside the caller's transaction."""
+    if not entries:
+        return
+    actor = session.info.get(ACTOR)
+    if actor is None and not session.info.get(SYSTEM):
+        raise AuditError("every change needs an acting user (session.info['actor_id'])")
+    seq, previous = _head(session)
+    start = seq
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for entry in entries:
+        seq += 1
+        row = {**entry, "seq": seq, "at": now, "user_id": actor, "reason": session.info.get(REASON)}
+        row["prev_hash"] = previous
+        row["row_hash"] = previous = row_hash(row)
+        rows.append(row)
+    session.execute(insert(AuditEvent), rows)
+    if start == 0:
+        session.execute(insert(AuditHead).values(id=1, seq=seq, row_hash=previous))
+    else:
+        session.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(seq=seq, row_hash=previous)
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _audit_before_flush(session: Session, _context: object, _instances: object) -> None:
+    for record in session.deleted:
+        raise AuditError(f"{type(record).__name__} records are never deleted; record a correction")
+    with session.no_autoflush:
+        append(session, list(_changes(session)))
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What ``verify`` found: the rows checked, the head, and the first broken row if any."""
+
+    rows: int
+    head_hash: str
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def verify(session: Session) -> ChainReport:
+    """Walk the chain from the first row: every seq in order, every link and hash recomputed."""
+    expected_seq, previous, rows = 1, GENESIS, 0
+    table = AuditEvent.__table__
+    result = session.execute(select(table).order_by(table.c.seq).execution_options(yield_per=5000))
+    for row in result.mappings():
+        if row["seq"] != expected_seq:
+            return ChainReport(rows, previous, expected_seq, f"audit row {expected_seq} is missing")
+        if row["prev_hash"] != previous:
+            return ChainReport(rows, previous, row["seq"], "its link to the previous row is broken")
+        if row_hash(dict(row)) != row["row_hash"]:
+            return ChainReport(rows, previous, row["seq"], "its content does not match its hash")
+        previous, expected_seq, rows = row["row_hash"], expected_seq + 1, rows + 1
+    head_seq, head_hash = _head(session)
+    if (head_seq, head_hash) != (rows, previous):
+        problem = f"the chain head says {head_seq} rows, the table holds {rows}"
+        return ChainReport(rows, previous, min(head_seq, rows) + 1, problem)
+    return ChainReport(rows, previous)
