@@ -14,6 +14,8 @@ import pytest
 
 BIN = Path(sys.executable).parent
 
+pytest_plugins = ["tests.postgres_server", "tests.registry_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def lupus_msc_command() -> list[str]:

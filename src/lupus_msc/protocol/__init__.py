@@ -12,11 +12,15 @@ from lupus_msc.protocol.model import Condition, Dosing, EligibilityRule, Protoco
 DEFAULT_PROTOCOL_FILE = "default_uc_msc.yaml"
 
 
+def default_protocol_text() -> str:
+    """The YAML text of the shipped default protocol."""
+    return files("lupus_msc.protocol").joinpath(DEFAULT_PROTOCOL_FILE).read_text(encoding="utf-8")
+
+
 @cache
 def default_protocol() -> Protocol:
     """The shipped default: intravenous umbilical-cord MSC at 1 × 10⁶ cells/kg (§14)."""
-    text = files("lupus_msc.protocol").joinpath(DEFAULT_PROTOCOL_FILE).read_text(encoding="utf-8")
-    return load_protocol(text)
+    return load_protocol(default_protocol_text())
 
 
 __all__ = [
@@ -28,6 +32,7 @@ __all__ = [
     "ProtocolError",
     "Visit",
     "default_protocol",
+    "default_protocol_text",
     "eligible",
     "evaluate",
     "evaluate_all",

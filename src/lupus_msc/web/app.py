@@ -2,28 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from lupus_msc import __version__
+from lupus_msc.settings import load_settings
+from lupus_msc.store.database import Database
+from lupus_msc.web import api_accounts, api_patients
 from lupus_msc.web.api_score import build_router, input_schemas
 from lupus_msc.web.docs import install_docs
 from lupus_msc.web.errors import error_response, install_error_handlers
 
+REGISTRY_ROUTERS = (api_accounts.router, api_patients.router)
 
-def create_app() -> FastAPI:
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """The web application over the registry at ``database_url`` (default: the settings')."""
+    registry = Database(database_url or load_settings().database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        registry.upgrade()
+        yield
+        registry.dispose()
+
     app = FastAPI(
         title="lupus-msc",
         version=__version__,
-        description="MSC therapy programme for SLE: validated clinical instruments over HTTP.",
+        description="MSC therapy programme for SLE: the registry and validated clinical "
+        "instruments over HTTP. Registry routes need a bearer token from POST /api/v1/tokens.",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
+    app.state.database = registry
     install_error_handlers(app)
     install_docs(app)
     app.include_router(build_router())
+    for router in REGISTRY_ROUTERS:
+        app.include_router(router)
 
     @app.api_route("/api/v1/score/{instrument}", methods=["POST"], include_in_schema=False)
     def unknown_instrument(instrument: str) -> Any:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from lupus_msc.scoring.jsonio import field_path
+from lupus_msc.services.errors import ServiceError
 
 
 def error_response(
@@ -29,13 +30,29 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, str(error.detail))
 
 
+def _within_body(location: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """A body field is named as it is written in the body (``reason``, not ``body.reason``)."""
+    return location[1:] if location[:1] == ("body",) and len(location) > 1 else location
+
+
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this type only
-    fields = [(field_path(tuple(item["loc"])), item["msg"]) for item in error.errors()]
+    fields = [
+        (field_path(_within_body(tuple(item["loc"]))), item["msg"]) for item in error.errors()
+    ]
     return error_response(422, "invalid request", fields)
 
 
+async def _service_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ServiceError)  # noqa: S101 - registered for this type only
+    response = error_response(error.status, error.message, error.fields)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Make FastAPI's own errors use the same shape as ours."""
+    """Make FastAPI's own errors and the services' refusals use the same shape."""
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ServiceError, _service_error)

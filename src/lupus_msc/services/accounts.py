@@ -1,0 +1,235 @@
+"""Sites, users, memberships, qualifications, passwords (Argon2) and API tokens (SHA-256)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from typing import Annotated
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lupus_msc.services.access import Action, Actor, require
+from lupus_msc.services.errors import NotFound, Refused, Unauthenticated, invalid, refused
+from lupus_msc.services.fields import In, Out, Text, now
+from lupus_msc.store.models import (
+    ApiToken,
+    Membership,
+    Qualification,
+    QualificationKind,
+    Role,
+    Site,
+    User,
+)
+
+HASHER = PasswordHasher()
+TOKEN_PREFIX = "lmsc_"  # noqa: S105 - a label in front of every token, no secret
+TOKEN_DAYS = 90
+"""A token lasts 90 days unless revoked [PROJECT choice]."""
+MIN_PASSWORD = 12
+
+SiteCode = Annotated[str, Field(pattern=r"^[A-Z][0-9A-Z]{1,5}$")]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=200)]
+
+
+class SiteIn(In):
+    code: SiteCode
+    name: Text
+
+
+class SiteOut(Out):
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+class UserIn(In):
+    email: Email
+    full_name: Text
+    role: Role
+    password: Password
+    site_ids: list[uuid.UUID] = Field(default_factory=list)
+
+
+class QualificationIn(In):
+    kind: QualificationKind
+    granted_on: dt.date
+    expires_on: dt.date
+
+
+class QualificationOut(Out):
+    kind: QualificationKind
+    granted_on: dt.date
+    expires_on: dt.date
+
+
+class UserOut(Out):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    active: bool
+    site_ids: list[uuid.UUID]
+    qualifications: list[QualificationOut]
+
+
+class TokenRequest(In):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+    label: Annotated[str, Field(min_length=1, max_length=100)] = "api"
+
+
+class TokenOut(Out):
+    token: str
+    prefix: str
+    expires_at: dt.datetime
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    try:
+        return HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def add_site(session: Session, actor: Actor | None, data: SiteIn) -> Site:
+    if actor is not None:
+        require(actor, Action.MANAGE_SITES)
+    if session.scalar(select(Site).where(Site.code == data.code)) is not None:
+        raise refused("code", f"site {data.code} exists already")
+    site = Site(code=data.code, name=data.name)
+    session.add(site)
+    session.flush()
+    return site
+
+
+def sites(session: Session, actor: Actor) -> list[Site]:
+    query = select(Site).order_by(Site.code)
+    if not actor.all_sites:
+        query = query.where(Site.id.in_(actor.site_ids))
+    return list(session.scalars(query))
+
+
+def add_user(session: Session, actor: Actor | None, data: UserIn) -> User:
+    """A user with an Argon2 password hash, member of the given sites."""
+    if actor is not None:
+        require(actor, Action.MANAGE_USERS)
+    if session.scalar(select(User).where(User.email == data.email.lower())) is not None:
+        raise refused("email", "a user with this email exists already")
+    for index, site_id in enumerate(data.site_ids):
+        if session.get(Site, site_id) is None:
+            raise invalid(f"site_ids[{index}]", f"no site {site_id}")
+    user = User(
+        email=data.email.lower(),
+        full_name=data.full_name,
+        role=data.role,
+        password_hash=hash_password(data.password),
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    for site_id in dict.fromkeys(data.site_ids):
+        session.add(Membership(user_id=user.id, site_id=site_id))
+    session.flush()
+    session.refresh(user)
+    return user
+
+
+def user_view(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        active=user.active,
+        site_ids=sorted(user.site_ids),
+        qualifications=[QualificationOut.model_validate(q) for q in user.qualifications],
+    )
+
+
+def get_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
+    require(actor, Action.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def users(session: Session, actor: Actor) -> list[User]:
+    require(actor, Action.MANAGE_USERS)
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def add_qualification(
+    session: Session, actor: Actor | None, user_id: uuid.UUID, data: QualificationIn
+) -> User:
+    if actor is not None:
+        require(actor, Action.MANAGE_USERS)
+    if data.expires_on <= data.granted_on:
+        raise invalid("expires_on", "must be after granted_on")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    session.add(Qualification(user_id=user.id, **data.model_dump()))
+    session.flush()
+    session.refresh(user)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(session: Session, request: TokenRequest) -> User:
+    """The active user with this email and password; one vague refusal for every failure."""
+    user = session.scalar(select(User).where(User.email == request.email.lower()))
+    if user is None or not user.active or not password_matches(user, request.password):
+        raise Unauthenticated("wrong email or password")
+    return user
+
+
+def issue_token(session: Session, user: User, label: str) -> TokenOut:
+    """A new bearer token; only its SHA-256 is stored, so it is shown once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = now() + dt.timedelta(days=TOKEN_DAYS)
+    session.info["actor_id"] = user.id
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            prefix=token[:12],
+            label=label,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+    return TokenOut(token=token, prefix=token[:12], expires_at=expires_at)
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    """The actor a bearer token stands for; Unauthenticated if unknown, expired or revoked."""
+    found = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if found is None or found.revoked_at is not None or found.expires_at <= now():
+        raise Unauthenticated("invalid or expired token")
+    user = session.get(User, found.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("invalid or expired token")
+    return Actor.of(user)
+
+
+def sign(session: Session, actor: Actor, password: str) -> User:
+    """Re-check the actor's password for an electronic signature (name, time, meaning)."""
+    user = session.get(User, actor.user_id)
+    if user is None or not password_matches(user, password):
+        raise Refused("signature: the password is wrong", [("password", "is wrong")])
+    return user
