@@ -6,7 +6,7 @@ UV := $(BOOT)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint typecheck unit clean
+.PHONY: install system-deps demo test lint typecheck unit clean
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -18,6 +18,27 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
+# Debian packages the tests need, as package:probe pairs; the probe is a path (glob allowed) that
+# exists once the package is installed. Add more on later lines, e.g.
+#   SYSTEM_PACKAGES += chromium:/usr/bin/chromium
+SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb
+
+system-deps:
+	@missing=""; \
+	for pair in $(SYSTEM_PACKAGES); do \
+		ls $${pair#*:} >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "The tests need these Debian packages:$$missing" >&2; \
+		echo "Install them with: sudo apt-get install -y --no-install-recommends$$missing" >&2; \
+		exit 1; \
+	fi; \
+	install="apt-get install -y --no-install-recommends$$missing"; \
+	echo "Installing Debian packages:$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$install || { apt-get update && $$install; }
+
 demo: install
 	$(VENV)/bin/lupus-msc demo
 
@@ -28,7 +49,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy src
 
-unit: install
+unit: install system-deps
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 test: lint typecheck unit
