@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -44,13 +45,17 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None
 
 
 @pytest.fixture(scope="session")
-def live_server(lupus_msc_command: list[str]) -> Iterator[str]:
-    """``lupus-msc serve`` in a subprocess; yields its base URL."""
+def live_server(
+    lupus_msc_command: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``lupus-msc serve`` in a subprocess over a fresh SQLite file; yields its base URL."""
     port = _free_port()
+    database = tmp_path_factory.mktemp("live") / "registry.sqlite3"
     process = subprocess.Popen(
         [*lupus_msc_command, "serve", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "LUPUS_MSC_DATABASE_URL": f"sqlite:///{database}"},
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

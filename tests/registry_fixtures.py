@@ -43,6 +43,7 @@ PERSONAS: dict[str, tuple[Role, str, tuple[QualificationKind, ...]]] = {
     "monitor": (Role.MONITOR, "A01", ()),
     "statistician": (Role.STATISTICIAN, "A01", ()),
     "coordinator_b": (Role.COORDINATOR, "B01", ()),
+    "lab_b": (Role.LAB, "B01", (QualificationKind.LOT_RELEASE,)),
     "physician_b": (Role.PHYSICIAN, "B01", ()),
 }
 
@@ -82,7 +83,7 @@ def seed(database: Database) -> Registry:
             for kind in qualifications:
                 grant = QualificationIn(
                     kind=kind,
-                    granted_on=today.replace(year=today.year - 1),
+                    granted_on=today.replace(year=today.year - 3),
                     expires_on=today.replace(year=today.year + 1),
                 )
                 accounts.add_qualification(session, None, user.id, grant)

@@ -95,3 +95,17 @@ def test_interactive_docs_load_nothing_from_outside_this_server(live_server: str
     assert assets and all(asset.startswith("/") for asset in assets), assets
     for asset in assets:
         assert httpx.get(f"{live_server}{asset}", timeout=10).status_code == 200, asset
+
+
+def test_a_body_that_is_not_unicode_is_422_not_a_server_error(live_server: str) -> None:
+    """Found by Schemathesis: bytes no UTF encoding can decode gave a 500."""
+    response = httpx.post(
+        f"{live_server}/api/v1/score/sri",
+        content=b"\xa7n\xff\x0c.G1",
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["error"]["fields"]
+    assert problem["field"] == "(body)"
+    assert "not valid JSON" in problem["message"]

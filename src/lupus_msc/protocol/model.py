@@ -115,6 +115,8 @@ class Dosing(_Strict):
     dose_max_per_kg: Positive
     infusions: Annotated[int, Field(ge=1, le=20)]
     interval_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    thaw_to_infusion_max_minutes: Annotated[int, Field(ge=1, le=1440)]
+    """How long a thawed lot may wait before the infusion starts."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Dosing:

@@ -48,6 +48,9 @@ def _endpoint(instrument: Instrument[Any, Any]) -> Any:
             text = score_text(instrument.name, await request.body())
         except ScoreInputError as error:
             return error_response(422, f"invalid input for {instrument.name}", error.problems)
+        except UnicodeDecodeError as error:  # JSON bytes that are no Unicode text at all
+            problem = f"not valid JSON: {error.reason} at byte {error.start}"
+            return error_response(422, f"invalid input for {instrument.name}", [("(body)", problem)])
         return Response(content=text, media_type="application/json")
 
     score_endpoint.__doc__ = (

@@ -12,12 +12,27 @@ from fastapi.openapi.utils import get_openapi
 from lupus_msc import __version__
 from lupus_msc.settings import load_settings
 from lupus_msc.store.database import Database
-from lupus_msc.web import api_accounts, api_patients
+from lupus_msc.web import (
+    api_accounts,
+    api_audit,
+    api_followup,
+    api_pathway,
+    api_patients,
+    api_products,
+)
 from lupus_msc.web.api_score import build_router, input_schemas
 from lupus_msc.web.docs import install_docs
 from lupus_msc.web.errors import error_response, install_error_handlers
+from lupus_msc.web.responses import ERRORS
 
-REGISTRY_ROUTERS = (api_accounts.router, api_patients.router)
+REGISTRY_ROUTERS = (
+    api_accounts.router,
+    api_patients.router,
+    api_pathway.router,
+    api_products.router,
+    api_followup.router,
+    api_audit.router,
+)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -44,7 +59,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     install_docs(app)
     app.include_router(build_router())
     for router in REGISTRY_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERRORS)
 
     @app.api_route("/api/v1/score/{instrument}", methods=["POST"], include_in_schema=False)
     def unknown_instrument(instrument: str) -> Any:

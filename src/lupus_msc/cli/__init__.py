@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from lupus_msc.cli import registry
 from lupus_msc.scoring.jsonio import ScoreInputError
 from lupus_msc.scoring.registry import INSTRUMENTS, UnknownInstrument, get_instrument
 from lupus_msc.scoring.run import score_text
@@ -175,6 +176,14 @@ def demo(
     )
     if not no_serve:
         serve(host=host, port=port)
+
+
+app.command("init")(registry.init)
+app.command("backup")(registry.backup)
+app.command("restore")(registry.restore)
+app.add_typer(registry.site_app, name="site")
+app.add_typer(registry.user_app, name="user")
+app.add_typer(registry.audit_app, name="audit")
 
 
 if __name__ == "__main__":  # pragma: no cover
