@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import time_machine
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.store.models import Screening
@@ -83,14 +83,8 @@ def test_it_refuses_a_patient_without_consent(api: Api) -> None:
 def test_it_refuses_eligibility_not_signed_by_a_physician(api: Api) -> None:
     patient, _, check = ready(api)
     with unit_of_work(api.registry.database, None) as session:
-        screening_id = session.scalar(
-            select(Screening.id).where(Screening.patient_id == uuid.UUID(patient["id"]))
-        )
-        session.execute(
-            update(Screening)
-            .where(Screening.id == screening_id)
-            .values(decided_by_id=api.registry.users["coordinator"])
-        )
+        query = select(Screening).where(Screening.patient_id == uuid.UUID(patient["id"]))
+        session.scalars(query).one().decided_by_id = api.registry.users["coordinator"]
     field, message = refusal(infuse(api, patient, infusion_body(check, STARTED)))
     assert (field, message) == ("eligibility", "eligibility must be signed by a physician")
 

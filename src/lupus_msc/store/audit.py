@@ -18,7 +18,7 @@ from typing import Any
 
 import simplejson
 from sqlalchemy import event, insert, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from lupus_msc.store.base import Entity
 from lupus_msc.store.models.audit import AuditEvent, AuditHead
@@ -85,6 +85,7 @@ def _changes(session: Session) -> Iterator[dict[str, Any]]:
             continue
         record.id = record.id or uuid.uuid4()
         record.created_at = record.created_at or dt.datetime.now(dt.UTC)
+        _apply_scalar_defaults(record)
         values = {
             attr.key: _value(attr.key, getattr(record, attr.key))
             for attr in inspect(record).mapper.column_attrs
@@ -106,6 +107,15 @@ def _changes(session: Session) -> Iterator[dict[str, Any]]:
                 )
 
 
+def _apply_scalar_defaults(record: Entity) -> None:
+    """Set unset columns to their constant defaults now, so the audit shows what is stored."""
+    for column in inspect(record).mapper.columns:
+        default = column.default
+        key = column.key
+        if getattr(record, key) is None and default is not None and default.is_scalar:
+            setattr(record, key, getattr(default, "arg"))  # noqa: B009 - typed as a union
+
+
 def _entry(
     record: Entity, action: str, field: str | None, old: str | None, new: str | None
 ) -> dict[str, Any]:
@@ -119,9 +129,9 @@ def _entry(
     }
 
 
-def _head(session: Session) -> tuple[int, str]:
+def _head(session: Session, *, lock: bool = True) -> tuple[int, str]:
     statement = select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)
-    if session.get_bind().dialect.name == "postgresql":
+    if lock and session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     found = session.execute(statement).one_or_none()
     return (0, GENESIS) if found is None else (found.seq, found.row_hash)
@@ -153,6 +163,14 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
         )
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_writes(state: ORMExecuteState) -> None:
+    """Bulk UPDATE/DELETE statements bypass the flush, and with it the audit trail: refuse them."""
+    target = getattr(getattr(state.statement, "table", None), "name", None)
+    if (state.is_update or state.is_delete) and target != AuditHead.__tablename__:
+        raise AuditError("bulk UPDATE and DELETE bypass the audit trail; change records one by one")
+
+
 @event.listens_for(Session, "before_flush")
 def _audit_before_flush(session: Session, _context: object, _instances: object) -> None:
     for record in session.deleted:
@@ -177,6 +195,9 @@ class ChainReport:
 
 def verify(session: Session) -> ChainReport:
     """Walk the chain from the first row: every seq in order, every link and hash recomputed."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One snapshot for the rows and the head, so a write committing meanwhile is not a break.
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     expected_seq, previous, rows = 1, GENESIS, 0
     table = AuditEvent.__table__
     result = session.execute(select(table).order_by(table.c.seq).execution_options(yield_per=5000))
@@ -188,7 +209,7 @@ def verify(session: Session) -> ChainReport:
         if row_hash(dict(row)) != row["row_hash"]:
             return ChainReport(rows, previous, row["seq"], "its content does not match its hash")
         previous, expected_seq, rows = row["row_hash"], expected_seq + 1, rows + 1
-    head_seq, head_hash = _head(session)
+    head_seq, head_hash = _head(session, lock=False)
     if (head_seq, head_hash) != (rows, previous):
         problem = f"the chain head says {head_seq} rows, the table holds {rows}"
         return ChainReport(rows, previous, min(head_seq, rows) + 1, problem)
