@@ -154,3 +154,16 @@ def fetch(
     if not actor.sees_site(site_id):
         raise NotFound(f"no {model.__name__.lower()} {record_id}")
     return record
+
+
+def roles_markdown() -> str:
+    """The role → action table as Markdown (the README shows it; a test keeps them equal)."""
+    roles = list(Role)
+    lines = [
+        "| action | " + " | ".join(role.value for role in roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for action in Action:
+        marks = ["✓" if action in PERMISSIONS[role] else "" for role in roles]
+        lines.append(f"| {action.value} | " + " | ".join(marks) + " |")
+    return "\n".join(lines)

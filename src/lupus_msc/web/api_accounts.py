@@ -48,6 +48,7 @@ def create_token(data: TokenRequest, registry: DatabaseDep) -> TokenOut:
 
 @router.get("/me", response_model=UserOut)
 def me(actor: ActorDep, registry: DatabaseDep) -> UserOut:
+    """The user behind the token: role, sites and qualifications."""
     with registry.sessions() as session:
         user = session.get(User, actor.user_id)
         assert user is not None  # noqa: S101 - the token resolved to this user a moment ago
@@ -56,24 +57,28 @@ def me(actor: ActorDep, registry: DatabaseDep) -> UserOut:
 
 @router.get("/sites", response_model=list[SiteOut])
 def list_sites(actor: ActorDep, registry: DatabaseDep) -> list[SiteOut]:
+    """The sites the user belongs to (every site for an admin)."""
     with registry.sessions() as session:
         return [SiteOut.model_validate(site) for site in accounts.sites(session, actor)]
 
 
 @router.post("/sites", status_code=201, response_model=SiteOut)
 def create_site(data: SiteIn, actor: ActorDep, registry: DatabaseDep) -> SiteOut:
+    """Add a site (admin)."""
     with unit_of_work(registry, actor) as session:
         return SiteOut.model_validate(accounts.add_site(session, actor, data))
 
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(actor: ActorDep, registry: DatabaseDep) -> list[UserOut]:
+    """Every user with roles, sites and qualifications (admin)."""
     with registry.sessions() as session:
         return [accounts.user_view(user) for user in accounts.users(session, actor)]
 
 
 @router.post("/users", status_code=201, response_model=UserOut)
 def create_user(data: UserIn, actor: ActorDep, registry: DatabaseDep) -> UserOut:
+    """Add a user with a role and sites; the password is stored as an Argon2 hash (admin)."""
     with unit_of_work(registry, actor) as session:
         return accounts.user_view(accounts.add_user(session, actor, data))
 
@@ -82,12 +87,14 @@ def create_user(data: UserIn, actor: ActorDep, registry: DatabaseDep) -> UserOut
 def add_qualification(
     user_id: uuid.UUID, data: QualificationIn, actor: ActorDep, registry: DatabaseDep
 ) -> UserOut:
+    """Record a qualification with its expiry date, e.g. lot release or infusion (admin)."""
     with unit_of_work(registry, actor) as session:
         return accounts.user_view(accounts.add_qualification(session, actor, user_id, data))
 
 
 @router.get("/protocols", response_model=list[ProtocolOut])
 def list_protocols(actor: ActorDep, registry: DatabaseDep) -> list[ProtocolOut]:
+    """The protocol versions loaded, oldest first."""
     with registry.sessions() as session:
         return [ProtocolOut.model_validate(v) for v in protocols.listing(session)]
 

@@ -38,6 +38,7 @@ def audit_verify(actor: ActorDep, registry: DatabaseDep) -> ChainOut:
 def patient_audit(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[AuditEventOut]:
+    """Every audit event about the patient's record and what hangs from it (monitors, admins)."""
     with registry.sessions() as session:
         rows = audit_trail.for_patient(session, actor, patient_id)
         return [AuditEventOut.model_validate(row) for row in rows]

@@ -30,6 +30,7 @@ def record_screening(
 def list_screenings(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[ScreeningOut]:
+    """The patient's screenings, oldest first, with each rule's result."""
     with registry.sessions() as session:
         found = screening.for_patient(session, actor, patient_id)
         return [ScreeningOut.model_validate(item) for item in found]
@@ -48,6 +49,7 @@ def decide_eligibility(
 def record_consent(
     patient_id: uuid.UUID, data: ConsentIn, actor: ActorDep, registry: DatabaseDep
 ) -> ConsentOut:
+    """Record the consent of an eligible patient (the patient becomes consented)."""
     with unit_of_work(registry, actor) as session:
         return ConsentOut.model_validate(consent.record(session, actor, patient_id, data))
 
@@ -56,6 +58,7 @@ def record_consent(
 def list_consents(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[ConsentOut]:
+    """The patient's consents, withdrawn ones included."""
     with registry.sessions() as session:
         return [
             ConsentOut.model_validate(c) for c in consent.for_patient(session, actor, patient_id)
@@ -66,6 +69,7 @@ def list_consents(
 def withdraw_consent(
     consent_id: uuid.UUID, data: WithdrawalIn, actor: ActorDep, registry: DatabaseDep
 ) -> ConsentOut:
+    """Withdraw consent: the patient leaves the pathway as withdrawn; nothing is deleted."""
     with unit_of_work(registry, actor) as session:
         return ConsentOut.model_validate(consent.withdraw(session, actor, consent_id, data))
 
@@ -100,6 +104,7 @@ def record_infusion(
 def list_infusions(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[InfusionOut]:
+    """The patient's infusions with dose, lots and staff."""
     with registry.sessions() as session:
         found = infusions.for_patient(session, actor, patient_id)
         return [infusions.view(session, infusion) for infusion in found]

@@ -34,12 +34,14 @@ def list_patients(
 
 @router.post("", status_code=201, response_model=PatientOut)
 def register_patient(data: PatientIn, actor: ActorDep, registry: DatabaseDep) -> PatientOut:
+    """Register a referred patient under a site-prefixed study code."""
     with unit_of_work(registry, actor) as session:
         return patients.view(actor, patients.register(session, actor, data))
 
 
 @router.get("/{patient_id}", response_model=PatientOut)
 def read_patient(patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> PatientOut:
+    """One patient (de-identified for roles without access to identity)."""
     with registry.sessions() as session:
         return patients.view(actor, patients.get(session, actor, patient_id))
 
