@@ -206,6 +206,7 @@ def thawed_lot_for(api: Api, patient: Json, thawed_at: str) -> Json:
 def bedside_check(
     api: Api, patient: Json, lot: Json, checked_at: str, *, second: str = "nurse2", **changes: Any
 ) -> Any:
+    persona = changes.pop("persona", "nurse")
     body = {
         "scanned_patient_code": patient["study_code"],
         "scanned_lot_code": lot["code"],
@@ -214,7 +215,7 @@ def bedside_check(
         "checked_at": checked_at,
         **changes,
     }
-    with api.as_(changes.pop("persona", "nurse")) as client:
+    with api.as_(persona) as client:
         return client.post(f"/api/v1/patients/{patient['id']}/bedside-checks", json=body)
 
 

@@ -17,15 +17,17 @@ from enum import Enum
 from typing import Any
 
 import simplejson
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, event, insert, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from lupus_msc.store.base import Entity
 from lupus_msc.store.models.audit import AuditEvent, AuditHead
+from lupus_msc.store.options import READ_ONLY
 
 GENESIS = "0" * 64
 REDACTED = frozenset({"password_hash", "token_hash"})
 """Columns whose values never enter the audit trail (only the fact that they changed)."""
+_CHAIN_TABLES = frozenset({AuditEvent.__tablename__, AuditHead.__tablename__})
 ACTOR = "actor_id"
 REASON = "reason"
 SYSTEM = "system"
@@ -129,9 +131,9 @@ def _entry(
     }
 
 
-def _head(session: Session, *, lock: bool = True) -> tuple[int, str]:
+def _head(session: Session) -> tuple[int, str]:
     statement = select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)
-    if lock and session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     found = session.execute(statement).one_or_none()
     return (0, GENESIS) if found is None else (found.seq, found.row_hash)
@@ -165,10 +167,13 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_writes(state: ORMExecuteState) -> None:
-    """Bulk UPDATE/DELETE statements bypass the flush, and with it the audit trail: refuse them."""
+    """Statements written by hand bypass the flush, and with it the audit trail: refuse them.
+
+    Only the chain itself (``append``) writes this way."""
     target = getattr(getattr(state.statement, "table", None), "name", None)
-    if (state.is_update or state.is_delete) and target != AuditHead.__tablename__:
-        raise AuditError("bulk UPDATE and DELETE bypass the audit trail; change records one by one")
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and target not in _CHAIN_TABLES:
+        raise AuditError("bulk INSERT, UPDATE and DELETE bypass the audit trail; use the ORM")
 
 
 @event.listens_for(Session, "before_flush")
@@ -194,14 +199,25 @@ class ChainReport:
 
 
 def verify(session: Session) -> ChainReport:
-    """Walk the chain from the first row: every seq in order, every link and hash recomputed."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One snapshot for the rows and the head, so a write committing meanwhile is not a break.
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    """Walk the chain from the first row: every seq in order, every link and hash recomputed.
+
+    It reads on a connection of its own, in one snapshot (REPEATABLE READ on PostgreSQL, a
+    deferred read transaction in SQLite's WAL mode), so a write committing meanwhile is never
+    mistaken for a break, whatever ``session`` has done, and writers are not held up.
+    """
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    postgresql = engine.dialect.name == "postgresql"
+    options = {"isolation_level": "REPEATABLE READ"} if postgresql else {READ_ONLY: True}
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        return _walk(connection)
+
+
+def _walk(connection: Connection) -> ChainReport:
     expected_seq, previous, rows = 1, GENESIS, 0
     table = AuditEvent.__table__
-    result = session.execute(select(table).order_by(table.c.seq).execution_options(yield_per=5000))
-    for row in result.mappings():
+    statement = select(table).order_by(table.c.seq).execution_options(yield_per=5000)
+    for row in connection.execute(statement).mappings():
         if row["seq"] != expected_seq:
             return ChainReport(rows, previous, expected_seq, f"audit row {expected_seq} is missing")
         if row["prev_hash"] != previous:
@@ -209,7 +225,8 @@ def verify(session: Session) -> ChainReport:
         if row_hash(dict(row)) != row["row_hash"]:
             return ChainReport(rows, previous, row["seq"], "its content does not match its hash")
         previous, expected_seq, rows = row["row_hash"], expected_seq + 1, rows + 1
-    head_seq, head_hash = _head(session, lock=False)
+    head = connection.execute(select(AuditHead.seq, AuditHead.row_hash)).one_or_none()
+    head_seq, head_hash = (0, GENESIS) if head is None else (head.seq, head.row_hash)
     if (head_seq, head_hash) != (rows, previous):
         problem = f"the chain head says {head_seq} rows, the table holds {rows}"
         return ChainReport(rows, previous, min(head_seq, rows) + 1, problem)

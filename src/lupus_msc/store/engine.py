@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from lupus_msc.store import audit  # noqa: F401 - registers the audit listener on every Session
+from lupus_msc.store.options import READ_ONLY
 
 
 def _json_dumps(value: Any) -> str:
@@ -29,9 +30,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
+def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock at once: two writers never both read the same audit head.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction stays DEFERRED: in WAL mode it reads one snapshot, without a lock.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -40,7 +43,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 
