@@ -259,3 +259,13 @@ def test_a_corrected_lab_value_is_graded_again(registry: Registry) -> None:
     assert error.fields[0][0] == "grade"
     regraded = edit(registry, event.id, lab_value=20, reason="the nadir, not the first count")
     assert (regraded.grade, regraded.lab_value) == (4, Decimal(20))
+
+
+def test_a_correction_is_graded_with_the_stored_reference_limits(registry: Registry) -> None:
+    """Platelets 120 × 10⁹/L with an LLN of 150 is grade 1 (§12: < LLN – 75.0); corrected to
+    140 it stays grade 1 without the LLN sent again, because the LLN was kept with the event."""
+    lab = {"lab_value": 120, "lab_unit": "10*9/L", "lab_lln": 150}
+    event = add(registry, infused_patient(registry), term="Platelet count decreased", **lab)
+    assert (event.grade, event.lab_reference) == (1, {"lab_lln": Decimal(150)})
+    corrected = edit(registry, event.id, lab_value=140, reason="repeat count on the same day")
+    assert (corrected.grade, corrected.lab_reference) == (1, {"lab_lln": Decimal(150)})

@@ -102,6 +102,8 @@ INPUT_FIELDS = {
 }
 """§16.12 input field → the field of this API that carries it."""
 GRADING = frozenset({"grade", *INPUT_FIELDS.values()})
+REFERENCE_FIELDS = ("lab_lln", "lab_uln", "lab_baseline", "hours_above_40")
+"""Grading inputs kept in ``AdverseEvent.lab_reference`` (value and unit have their columns)."""
 
 
 class AdverseEventIn(In):
@@ -300,7 +302,11 @@ def record(
     _check_consistency(values, graded.grade)
     _check_dates(session, patient, values)
     event = AdverseEvent(
-        patient_id=patient.id, **values, **asdict(graded), reported_by_id=actor.user_id
+        patient_id=patient.id,
+        **values,
+        **asdict(graded),
+        lab_reference=data.model_dump(include=set(REFERENCE_FIELDS), exclude_none=True) or None,
+        reported_by_id=actor.user_id,
     )
     session.add(event)
     session.flush()
@@ -322,7 +328,7 @@ def _regraded(event: AdverseEvent, data: AdverseEventEdit, term: str) -> dict[st
     """The grade columns after the edit: graded again when the term, grade or lab changed."""
     if not data.model_fields_set & GRADING:
         return {}
-    lab = {"lab_value": event.lab_value, "lab_unit": event.lab_unit}
+    lab = {"lab_value": event.lab_value, "lab_unit": event.lab_unit, **(event.lab_reference or {})}
     lab |= data.model_dump(include=set(INPUT_FIELDS.values()) - {"term"}, exclude_unset=True)
     keeps_grade = "grade" not in data.model_fields_set and ctcae_key(term) is None
     grade = event.grade if keeps_grade else data.grade
@@ -358,6 +364,12 @@ def edit(
     give_reason(session, data.reason)
     for field, value in (changes | grading).items():
         setattr(event, field, value)
+    reference = data.model_dump(include=set(REFERENCE_FIELDS), exclude_unset=True)
+    if reference:
+        kept = (event.lab_reference or {}) | reference
+        event.lab_reference = {
+            key: value for key, value in kept.items() if value is not None
+        } or None
     session.flush()
     return event
 

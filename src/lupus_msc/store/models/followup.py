@@ -76,6 +76,9 @@ class AdverseEvent(Entity):
     ctcae_term: Mapped[str | None] = mapped_column(String(40))
     lab_value: Mapped[Decimal | None]
     lab_unit: Mapped[str | None] = mapped_column(String(20))
+    lab_reference: Mapped[dict[str, Any] | None]
+    """The other §16.12 inputs the grade was derived from (``lab_lln``, ``lab_uln``,
+    ``lab_baseline``, ``hours_above_40``), so that it can be derived again."""
     grade: Mapped[int]
     grade_derived: Mapped[bool]
     onset_on: Mapped[dt.date]
