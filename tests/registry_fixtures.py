@@ -33,7 +33,8 @@ from lupus_msc.web.app import create_app
 BACKENDS = ("sqlite", "postgresql")
 TLS = ssl.create_default_context()
 """One TLS context for every test client: building one per client costs ~40 ms (plain HTTP here)."""
-PASSWORD = "correct horse battery"  # noqa: S105 - test personas only
+PASSWORD = "persona-0f4e9c2b7a51d8e3-test"  # noqa: S105 - test personas only
+"""Hashed with the cheap hasher meant for machine-drawn passwords: signing is tested, not Argon2."""
 PERSONAS: dict[str, tuple[Role, str, tuple[QualificationKind, ...]]] = {
     "admin": (Role.ADMIN, "A01", ()),
     "physician": (Role.PHYSICIAN, "A01", (QualificationKind.INFUSION,)),
@@ -82,6 +83,7 @@ def seed(database: Database) -> Registry:
                     password=PASSWORD,
                     site_ids=[sites[site]],
                 ),
+                hasher=accounts.GENERATED_PASSWORD_HASHER,
             )
             for kind in qualifications:
                 grant = QualificationIn(

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lupus_msc.cli import registry
+from lupus_msc.cli import registry, synth_load
 from lupus_msc.scoring.jsonio import ScoreInputError
 from lupus_msc.scoring.registry import INSTRUMENTS, UnknownInstrument, get_instrument
 from lupus_msc.scoring.run import score_text
@@ -179,6 +179,7 @@ def demo(
 
 
 app.command("init")(registry.init)
+synth_app.command("load")(synth_load.synth_load)
 app.command("backup")(registry.backup)
 app.command("restore")(registry.restore)
 app.add_typer(registry.site_app, name="site")

@@ -28,3 +28,11 @@ def give_reason(session: Session, reason: str | None) -> None:
     """The reason recorded with the changes flushed from now on in this transaction."""
     session.flush()
     session.info[audit.REASON] = reason
+
+
+def act_as(session: Session, actor: Actor) -> None:
+    """Hand the transaction to ``actor``: what is flushed from now on is theirs, with no reason
+    until a step gives one."""
+    give_reason(session, None)
+    session.info[audit.ACTOR] = actor.user_id
+    session.info[audit.SYSTEM] = False
