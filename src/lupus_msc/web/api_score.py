@@ -50,7 +50,9 @@ def _endpoint(instrument: Instrument[Any, Any]) -> Any:
             return error_response(422, f"invalid input for {instrument.name}", error.problems)
         except UnicodeDecodeError as error:  # JSON bytes that are no Unicode text at all
             problem = f"not valid JSON: {error.reason} at byte {error.start}"
-            return error_response(422, f"invalid input for {instrument.name}", [("(body)", problem)])
+            return error_response(
+                422, f"invalid input for {instrument.name}", [("(body)", problem)]
+            )
         return Response(content=text, media_type="application/json")
 
     score_endpoint.__doc__ = (
