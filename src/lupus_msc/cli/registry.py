@@ -128,22 +128,33 @@ def _site_id(session: Session, code: str) -> uuid.UUID:
 
 @audit_app.command("verify")
 def audit_verify(
-    expect_head: Annotated[
+    anchor: Annotated[
         str | None,
-        typer.Option(help="The head hash recorded earlier elsewhere: catches a rewritten tail."),
+        typer.Option(
+            help="ROW:HASH printed by an earlier verify and kept elsewhere: that row must still "
+            "carry that hash (catches a tail rewritten together with the head)."
+        ),
     ] = None,
 ) -> None:
     """Walk the audit hash chain; exit 1 naming the first broken row."""
     database = Database(load_settings().database_url)
     with database.sessions() as session:
         report = audit.verify(session)
+        anchored = _anchor_holds(session, anchor) if anchor else True
     if not report.intact:
         typer.echo(f"audit chain BROKEN at row {report.broken_seq}: {report.problem}", err=True)
         raise typer.Exit(code=1)
-    if expect_head is not None and expect_head != report.head_hash:
-        typer.echo("audit chain head differs from the expected hash", err=True)
+    if not anchored:
+        typer.echo(f"audit chain does not hold the anchor {anchor}", err=True)
         raise typer.Exit(code=1)
-    typer.echo(f"audit chain intact: {report.rows} rows, head {report.head_hash}")
+    typer.echo(f"audit chain intact: {report.rows} rows; anchor {report.rows}:{report.head_hash}")
+
+
+def _anchor_holds(session: Session, anchor: str) -> bool:
+    seq, _, expected = anchor.partition(":")
+    if not seq.isdigit() or len(expected) != 64:
+        raise fail("--anchor: give ROW:HASH as printed by `lupus-msc audit verify`")
+    return audit.anchor_holds(session, int(seq), expected)
 
 
 def backup(

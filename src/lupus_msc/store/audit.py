@@ -147,6 +147,8 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
     if actor is None and not session.info.get(SYSTEM):
         raise AuditError("every change needs an acting user (session.info['actor_id'])")
     seq, previous = _head(session)
+    if seq == 0 and session.scalar(select(AuditEvent.seq).limit(1)) is not None:
+        raise AuditError("the audit chain has rows but no head: run `lupus-msc audit verify`")
     start = seq
     now = dt.datetime.now(dt.UTC)
     rows = []
@@ -226,8 +228,19 @@ def _walk(connection: Connection) -> ChainReport:
             return ChainReport(rows, previous, row["seq"], "its content does not match its hash")
         previous, expected_seq, rows = row["row_hash"], expected_seq + 1, rows + 1
     head = connection.execute(select(AuditHead.seq, AuditHead.row_hash)).one_or_none()
+    if head is None and rows:
+        return ChainReport(rows, previous, 1, "the chain head is missing")
     head_seq, head_hash = (0, GENESIS) if head is None else (head.seq, head.row_hash)
-    if (head_seq, head_hash) != (rows, previous):
+    if head_seq != rows:
         problem = f"the chain head says {head_seq} rows, the table holds {rows}"
         return ChainReport(rows, previous, min(head_seq, rows) + 1, problem)
+    if head_hash != previous:
+        return ChainReport(rows, previous, rows, f"the chain head's hash does not match row {rows}")
     return ChainReport(rows, previous)
+
+
+def anchor_holds(session: Session, seq: int, expected_hash: str) -> bool:
+    """Row ``seq`` still carries ``expected_hash``: checks the chain against an anchor (a row
+    number and hash printed by an earlier ``verify``) kept outside the database."""
+    found = session.scalar(select(AuditEvent.row_hash).where(AuditEvent.seq == seq))
+    return found == expected_hash
