@@ -132,11 +132,15 @@ def _entry(
 
 
 def _head(session: Session) -> tuple[int, str]:
+    """The head, locked on PostgreSQL until the transaction ends (the migration creates it, so
+    even the very first writers queue on it)."""
     statement = select(AuditHead.seq, AuditHead.row_hash).where(AuditHead.id == 1)
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     found = session.execute(statement).one_or_none()
-    return (0, GENESIS) if found is None else (found.seq, found.row_hash)
+    if found is None:
+        raise AuditError("the audit chain has no head: run `lupus-msc audit verify`")
+    return found.seq, found.row_hash
 
 
 def append(session: Session, entries: list[dict[str, Any]]) -> None:
@@ -147,9 +151,6 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
     if actor is None and not session.info.get(SYSTEM):
         raise AuditError("every change needs an acting user (session.info['actor_id'])")
     seq, previous = _head(session)
-    if seq == 0 and session.scalar(select(AuditEvent.seq).limit(1)) is not None:
-        raise AuditError("the audit chain has rows but no head: run `lupus-msc audit verify`")
-    start = seq
     now = dt.datetime.now(dt.UTC)
     rows = []
     for entry in entries:
@@ -159,12 +160,7 @@ def append(session: Session, entries: list[dict[str, Any]]) -> None:
         row["row_hash"] = previous = row_hash(row)
         rows.append(row)
     session.execute(insert(AuditEvent), rows)
-    if start == 0:
-        session.execute(insert(AuditHead).values(id=1, seq=seq, row_hash=previous))
-    else:
-        session.execute(
-            update(AuditHead).where(AuditHead.id == 1).values(seq=seq, row_hash=previous)
-        )
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, row_hash=previous))
 
 
 @event.listens_for(Session, "do_orm_execute")
