@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from lupus_msc.store.models import AuditHead
 from tests.registry_fixtures import Api
 
 _mrn = itertools.count(1)
@@ -84,3 +85,28 @@ def test_no_token_is_401(api: Api) -> None:
     with api.anonymous() as client:
         response = client.get("/api/v1/patients")
     assert response.status_code == 401
+
+
+def audit_head(api: Api) -> str | None:
+    with api.registry.database.sessions() as session:
+        head = session.get(AuditHead, 1)
+        return None if head is None else head.row_hash
+
+
+def test_a_correction_to_another_patients_record_number_is_refused(api: Api) -> None:
+    """Found by Schemathesis: the clash reached the database's unique constraint (a 500)."""
+    first, second = new_patient(api), new_patient(api)
+    url = f"/api/v1/patients/{second['id']}"
+    before = audit_head(api)
+    with api.as_("coordinator") as client:
+        clash = {"medical_record_number": first["medical_record_number"], "reason": "typo fix"}
+        refused = client.patch(url, json=clash)
+        after = audit_head(api)
+        same = {"medical_record_number": second["medical_record_number"], "reason": "re-read it"}
+        accepted = client.patch(url, json=same)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["fields"][0]["field"] == "medical_record_number"
+    assert first["study_code"] in refused.json()["error"]["message"]
+    assert after == before
+    assert accepted.status_code == 200, accepted.text  # its own number is no clash
+    assert accepted.json()["medical_record_number"] == second["medical_record_number"]

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import types
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 MAX_DIGITS = 15
@@ -41,10 +51,60 @@ LongText = Annotated[str, Field(min_length=1, max_length=2000)]
 Reason = Annotated[str, Field(min_length=3, max_length=1000)]
 
 
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, BaseModel):  # e.g. a clinical instrument's input inside a record
+        return any(_holds_nul(item) for item in value.__dict__.values())
+    return False
+
+
+def _scalar(annotation: Any) -> Any:
+    """``bool`` for ``bool`` and ``bool | None``; other annotations as they are."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
+        return kinds[0] if len(kinds) == 1 else annotation
+    return annotation
+
+
+_JSON_TYPES: dict[Any, tuple[type, ...]] = {
+    bool: (bool,),
+    dt.date: (str, dt.date),
+    dt.datetime: (str, dt.datetime),
+}
+_MESSAGES = {
+    bool: "must be true or false",
+    dt.date: "must be a date written YYYY-MM-DD",
+    dt.datetime: "must be a date and time written YYYY-MM-DDTHH:MM:SS with its UTC offset",
+}
+
+
 class In(BaseModel):
-    """An input model: strict about unknown fields; numbers exact."""
+    """An input model: strict about unknown fields; numbers exact; booleans and dates as JSON
+    writes them (``true``, ``"2026-01-31"``: no 0 for false or for 1970); no NUL character in
+    any text (PostgreSQL cannot store one, so SQLite must not take one either)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_type(cls, value: Any, info: ValidationInfo) -> Any:
+        kind = _scalar(cls.model_fields[info.field_name or ""].annotation)
+        allowed = _JSON_TYPES.get(kind)
+        if allowed is not None and value is not None and not isinstance(value, allowed):
+            raise PydanticCustomError("json_type", _MESSAGES[kind])
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _holds_nul(value):
+            raise PydanticCustomError("nul_character", "must not contain the NUL character")
+        return value
 
 
 class Out(BaseModel):

@@ -140,20 +140,25 @@ def _study_code(session: Session, site: Site) -> str:
     return f"{site.code}-{count + 1:04d}"
 
 
+def _refuse_duplicate(session: Session, site_id: uuid.UUID, record_number: str) -> None:
+    """A medical record number names one patient per site (409 naming the other one)."""
+    duplicate = session.scalar(
+        select(Patient.study_code).where(
+            Patient.site_id == site_id,
+            Patient.medical_record_number == record_number,
+        )
+    )
+    if duplicate is not None:
+        raise refused("medical_record_number", f"already registered as {duplicate}")
+
+
 def register(session: Session, actor: Actor, data: PatientIn) -> Patient:
     """A referred patient with a site-prefixed study code (``A01-0001``)."""
     require_site(actor, data.site_id, Action.REGISTER_PATIENT)
     site = session.get(Site, data.site_id)
     if site is None:
         raise NotFound(f"no site {data.site_id}")
-    duplicate = session.scalar(
-        select(Patient.study_code).where(
-            Patient.site_id == site.id,
-            Patient.medical_record_number == data.medical_record_number,
-        )
-    )
-    if duplicate is not None:
-        raise refused("medical_record_number", f"already registered as {duplicate}")
+    _refuse_duplicate(session, site.id, data.medical_record_number)
     version = (
         protocols.get(session, data.protocol_version_id)
         if data.protocol_version_id
@@ -177,6 +182,9 @@ def edit(session: Session, actor: Actor, patient_id: uuid.UUID, data: PatientEdi
     changes = data.model_dump(exclude={"reason"}, exclude_none=True)
     born = changes.get("date_of_birth", patient.date_of_birth)
     check_dates(born, changes.get("diagnosis_date", patient.diagnosis_date))
+    number = changes.get("medical_record_number", patient.medical_record_number)
+    if number != patient.medical_record_number:
+        _refuse_duplicate(session, patient.site_id, number)
     give_reason(session, data.reason)
     for field, value in changes.items():
         setattr(patient, field, value)

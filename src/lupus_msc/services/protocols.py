@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from functools import lru_cache
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,16 +26,27 @@ def definition(version: ProtocolVersion) -> Protocol:
     return _parse(version.source_yaml)
 
 
+def _load_text(source_yaml: str) -> Protocol:
+    """Parse ``source_yaml`` as YAML text, refusing what is not a protocol (422 on the field).
+
+    ``load_protocol`` reads a one-line string ending in .yaml/.yml as a path; text that comes in
+    through the API must never name a file on the server, so a one-line text gets its newline.
+    YAML's reader refuses control characters before the loader's own error handling runs.
+    """
+    text = source_yaml if "\n" in source_yaml else f"{source_yaml}\n"
+    try:
+        return load_protocol(text)
+    except (ProtocolError, yaml.YAMLError) as error:
+        problems = error.problems if isinstance(error, ProtocolError) else [f"YAML syntax: {error}"]
+        fields = [("source_yaml", problem) for problem in problems]
+        raise Invalid("invalid protocol: " + "; ".join(problems), fields) from error
+
+
 def add(session: Session, actor: Actor | None, source_yaml: str) -> ProtocolVersion:
     """Store a new protocol version; a malformed file is refused naming its field and line."""
     if actor is not None:
         require(actor, Action.MANAGE_PROTOCOLS)
-    try:
-        protocol = load_protocol(source_yaml)
-    except ProtocolError as error:
-        raise Invalid(
-            str(error), [("source_yaml", problem) for problem in error.problems]
-        ) from error
+    protocol = _load_text(source_yaml)
     clash = session.scalar(
         select(ProtocolVersion).where(
             ProtocolVersion.protocol_code == protocol.id,
