@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 # Debian packages the tests need, as package:probe pairs; the probe is a path (glob allowed) that
 # exists once the package is installed. Add more on later lines, e.g.
 #   SYSTEM_PACKAGES += chromium:/usr/bin/chromium
-SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb
+SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb chromium:/usr/bin/chromium
 
 system-deps:
 	@missing=""; \

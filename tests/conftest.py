@@ -15,7 +15,7 @@ import pytest
 
 BIN = Path(sys.executable).parent
 
-pytest_plugins = ["tests.postgres_server", "tests.registry_fixtures"]
+pytest_plugins = ["tests.postgres_server", "tests.registry_fixtures", "tests.browser_fixtures"]
 
 
 @pytest.fixture(scope="session")

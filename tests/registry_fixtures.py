@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,13 +143,11 @@ class Api:
         return httpx.Client(base_url=self.base_url, timeout=30, verify=TLS)
 
 
-@pytest.fixture(scope="module")
-def api(registry: Registry) -> Iterator[Api]:
-    """The app over ``registry``, served by uvicorn on a free local port."""
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free local port, in a thread; yields the base URL."""
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(registry.database.url), host="127.0.0.1", port=port, log_level="warning"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -158,7 +157,14 @@ def api(registry: Registry) -> Iterator[Api]:
             raise RuntimeError("the app did not start")
         time.sleep(0.05)
     try:
-        yield Api(f"http://127.0.0.1:{port}", registry)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def api(registry: Registry) -> Iterator[Api]:
+    """The app over ``registry``, served by uvicorn on a free local port."""
+    with serving(create_app(registry.database.url)) as base_url:
+        yield Api(base_url, registry)

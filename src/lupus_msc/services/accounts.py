@@ -37,10 +37,20 @@ TOKEN_PREFIX = "lmsc_"  # noqa: S105 - a label in front of every token, no secre
 TOKEN_DAYS = 90
 """A token lasts 90 days unless revoked [PROJECT choice]."""
 MIN_PASSWORD = 12
+SESSION_LABEL = "web session"
+SESSION_IDLE = dt.timedelta(minutes=30)
+"""A web session ends after 30 minutes without a request [PROJECT choice: a bedside tablet left
+unattended must not stay signed in for long]."""
+SESSION_LONGEST = dt.timedelta(hours=12)
+"""...and after 12 hours in any case, one clinical shift [PROJECT choice]."""
+SESSION_SLIDE_STEP = dt.timedelta(minutes=5)
+"""The idle deadline is moved forward at most every 5 minutes, so that an active session writes
+to the database (and its audit trail) a few times an hour rather than on every page."""
 
 SiteCode = Annotated[str, Field(pattern=r"^[A-Z][0-9A-Z]{1,5}$")]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=200)]
+Username = Annotated[str, Field(pattern=r"^[a-z][a-z0-9._-]{1,63}$")]
 
 
 class SiteIn(In):
@@ -56,6 +66,7 @@ class SiteOut(Out):
 
 class UserIn(In):
     email: Email
+    username: Username | None = None
     full_name: Text
     role: Role
     password: Password
@@ -85,9 +96,15 @@ class UserOut(Out):
 
 
 class TokenRequest(In):
-    email: Email
+    email: Annotated[str, Field(min_length=1, max_length=254)]
+    """The user's email, or their sign-in name."""
     password: Annotated[str, Field(min_length=1, max_length=200)]
     label: Annotated[str, Field(min_length=1, max_length=100)] = "api"
+
+
+class PasswordChange(In):
+    current_password: Annotated[str, Field(min_length=1, max_length=200)]
+    new_password: Password
 
 
 class TokenOut(Out):
@@ -133,11 +150,14 @@ def add_user(
         require(actor, Action.MANAGE_USERS)
     if session.scalar(select(User).where(User.email == data.email.lower())) is not None:
         raise refused("email", "a user with this email exists already")
+    if data.username and session.scalar(select(User).where(User.username == data.username)):
+        raise refused("username", "a user with this name exists already")
     for index, site_id in enumerate(data.site_ids):
         if session.get(Site, site_id) is None:
             raise invalid(f"site_ids[{index}]", f"no site {site_id}")
     user = User(
         email=data.email.lower(),
+        username=data.username,
         full_name=data.full_name,
         role=data.role,
         password_hash=hasher.hash(data.password),
@@ -198,8 +218,11 @@ def _token_hash(token: str) -> str:
 
 
 def login(session: Session, request: TokenRequest) -> User:
-    """The active user with this email and password; one vague refusal for every failure."""
-    user = session.scalar(select(User).where(User.email == request.email.lower()))
+    """The active user with this email (or sign-in name) and password; one vague refusal for
+    every failure, so that the answer does not tell which accounts exist."""
+    name = request.email.strip().lower()
+    column = User.email if "@" in name else User.username
+    user = session.scalar(select(User).where(column == name))
     if user is None or not user.active or not password_matches(user, request.password):
         raise Unauthenticated("wrong email or password")
     return user
@@ -240,3 +263,74 @@ def sign(session: Session, actor: Actor, password: str) -> User:
     if user is None or not password_matches(user, password):
         raise Refused("signature: the password is wrong", [("password", "is wrong")])
     return user
+
+
+def open_session(session: Session, user: User) -> str:
+    """A web session for a signed-in user: a token like an API token (only its SHA-256 is kept)
+    that ends after ``SESSION_IDLE`` without use and after ``SESSION_LONGEST`` in any case."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    started = now()
+    session.info["actor_id"] = user.id
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            prefix=token[:12],
+            label=SESSION_LABEL,
+            expires_at=started + SESSION_IDLE,
+            session_ends_at=started + SESSION_LONGEST,
+        )
+    )
+    session.flush()
+    return token
+
+
+def _session_token(session: Session, token: str) -> ApiToken:
+    found = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if found is None or found.session_ends_at is None:
+        raise Unauthenticated("your session has ended: sign in again")
+    return found
+
+
+def actor_for_session(session: Session, token: str) -> Actor:
+    """The actor behind a web session; Unauthenticated once it has ended. Use keeps it alive:
+    the idle deadline moves forward (in steps, see ``SESSION_SLIDE_STEP``), never past the
+    session's longest end."""
+    found = _session_token(session, token)
+    moment = now()
+    if found.revoked_at is not None or found.expires_at <= moment:
+        raise Unauthenticated("your session has ended: sign in again")
+    user = session.get(User, found.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("your session has ended: sign in again")
+    assert found.session_ends_at is not None  # noqa: S101 - checked by _session_token
+    slid = min(moment + SESSION_IDLE, found.session_ends_at)
+    if slid - found.expires_at >= SESSION_SLIDE_STEP:
+        session.info["actor_id"] = user.id
+        found.expires_at = slid
+        session.flush()
+    return Actor.of(user)
+
+
+def close_session(session: Session, token: str) -> None:
+    """Sign out: the session's token is revoked (kept, like every record)."""
+    try:
+        found = _session_token(session, token)
+    except Unauthenticated:
+        return
+    if found.revoked_at is None:
+        session.info["actor_id"] = found.user_id
+        found.revoked_at = now()
+        session.flush()
+
+
+def change_password(session: Session, actor: Actor, change: PasswordChange) -> None:
+    """A new password for the actor, who proves the current one; their other web sessions and
+    API tokens stay valid until revoked or expired (a token is not a password)."""
+    user = session.get(User, actor.user_id)
+    if user is None or not password_matches(user, change.current_password):
+        raise Refused("current_password: is wrong", [("current_password", "is wrong")])
+    if change.new_password == change.current_password:
+        raise invalid("new_password", "must differ from the current password")
+    user.password_hash = HASHER.hash(change.new_password)
+    session.flush()

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from lupus_msc import __version__
 from lupus_msc.settings import load_settings
@@ -23,7 +24,9 @@ from lupus_msc.web import (
 from lupus_msc.web.api_score import build_router, input_schemas
 from lupus_msc.web.docs import install_docs
 from lupus_msc.web.errors import error_response, install_error_handlers
+from lupus_msc.web.pages import PAGE_ROUTERS
 from lupus_msc.web.responses import ERRORS
+from lupus_msc.web.security import install_security_headers, vendor_router
 
 REGISTRY_ROUTERS = (
     api_accounts.router,
@@ -57,6 +60,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.database = registry
     install_error_handlers(app)
     install_docs(app)
+    install_security_headers(app)
+    app.include_router(vendor_router)  # before the mount, which would answer its path
+    app.mount("/static", StaticFiles(packages=[("lupus_msc.web", "static")]), name="static")
+    for pages in PAGE_ROUTERS:
+        app.include_router(pages)
     app.include_router(build_router())
     for router in REGISTRY_ROUTERS:
         app.include_router(router, responses=ERRORS)

@@ -56,6 +56,8 @@ class User(Entity):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """An optional short sign-in name (the demo's ``physician``); the email always works too."""
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(enum_column(Role))
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -99,4 +101,7 @@ class ApiToken(Entity):
     prefix: Mapped[str] = mapped_column(String(12))
     label: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[dt.datetime]
+    session_ends_at: Mapped[dt.datetime | None]
+    """Set for web sessions: the latest moment the session may last, however active its user.
+    ``expires_at`` then slides forward with use (the idle timeout) up to this moment."""
     revoked_at: Mapped[dt.datetime | None]
