@@ -46,7 +46,7 @@ def test_the_menu_shows_each_role_its_own_work(site: Site) -> None:
         menus[persona] = page.get_by_role("navigation", name="Main").inner_text()
     assert "Users" in menus["admin"] and "Audit trail" in menus["admin"]
     assert "Lots" in menus["lab"] and "Users" not in menus["lab"]
-    assert "Patients" in menus["monitor"] and "Adverse events" not in menus["monitor"]
+    assert "Patients" in menus["monitor"] and "Users" not in menus["monitor"]
     assert "Lots" not in menus["admin"] or "Users" in menus["admin"]
 
 

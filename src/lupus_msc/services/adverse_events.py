@@ -379,3 +379,43 @@ def for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[A
     patient = patients.get(session, actor, patient_id)
     query = select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)
     return list(session.scalars(query.order_by(AdverseEvent.onset_on, AdverseEvent.created_at)))
+
+
+RELATED = frozenset({"possible", "probable", "definite"})
+"""Relatedness levels counted as related to the cell product (the others: not related)."""
+
+
+def listing(
+    session: Session,
+    actor: Actor,
+    *,
+    site_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    grade: int | None = None,
+    serious: bool | None = None,
+    resolved: bool | None = None,
+    related: bool | None = None,
+    limit: int = 500,
+) -> list[tuple[AdverseEvent, Patient]]:
+    """Events of the sites the actor sees (newest onset first), with their patient, filtered."""
+    require(actor, Action.READ_IDENTITY)
+    query = select(AdverseEvent, Patient).join(Patient, Patient.id == AdverseEvent.patient_id)
+    if not actor.all_sites:
+        query = query.where(Patient.site_id.in_(actor.site_ids))
+    if site_id is not None:
+        query = query.where(Patient.site_id == site_id)
+    if patient_id is not None:
+        query = query.where(AdverseEvent.patient_id == patient_id)
+    if grade is not None:
+        query = query.where(AdverseEvent.grade == grade)
+    if resolved is not None:
+        ended = AdverseEvent.resolved_on.is_not(None)
+        query = query.where(ended if resolved else ~ended)
+    if related is not None:
+        inside = AdverseEvent.relatedness.in_(sorted(RELATED))
+        query = query.where(inside if related else ~inside)
+    query = query.order_by(AdverseEvent.onset_on.desc(), AdverseEvent.created_at.desc())
+    rows = [(event, patient) for event, patient in session.execute(query)]
+    if serious is not None:
+        rows = [row for row in rows if bool(row[0].serious_criteria) == serious]
+    return rows[:limit]

@@ -150,6 +150,16 @@ def _ever_signed(session: Session, visit: Visit) -> bool:
     return bool(session.scalar(select(signed)))
 
 
+def was_signed(session: Session, visit: Visit) -> bool:
+    """Whether a change to the visit needs a reason (signed now, or signed before)."""
+    return _ever_signed(session, visit)
+
+
+def check_date(visit: Visit, day: dt.date) -> None:
+    """Refused unless ``day`` lies between the first infusion and today (see the module)."""
+    _check_date(visit, day)
+
+
 def _check_date(visit: Visit, day: dt.date) -> None:
     start = first_infusion_date(visit)
     if not start <= day <= today():

@@ -33,7 +33,7 @@ class MenuItem:
 MENU = (
     MenuItem("Dashboard", "/", None),
     MenuItem("Patients", "/patients", Action.READ_PATIENTS),
-    MenuItem("Adverse events", "/adverse-events", Action.RECORD_ADVERSE_EVENT),
+    MenuItem("Adverse events", "/adverse-events", Action.READ_IDENTITY),
     MenuItem("Lots", "/lab/lots", Action.READ_PRODUCTS),
     MenuItem("Donors", "/lab/donors", Action.READ_PRODUCTS),
     MenuItem("Users", "/admin/users", Action.MANAGE_USERS),
