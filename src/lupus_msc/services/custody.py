@@ -24,7 +24,7 @@ from lupus_msc.services.errors import invalid, refused
 from lupus_msc.services.fields import In, Out, Reason, now
 from lupus_msc.services.products import get_lot, move, writable_lot
 from lupus_msc.services.unit import give_reason
-from lupus_msc.store.models import CustodyEvent, CustodyKind, Lot
+from lupus_msc.store.models import CustodyEvent, CustodyKind, Lot, User
 
 STATE_AFTER: dict[CustodyKind, LotState] = {
     CustodyKind.SHIPPED: LotState.SHIPPED,
@@ -34,6 +34,8 @@ STATE_AFTER: dict[CustodyKind, LotState] = {
 """Custody kinds that move the lot along its life cycle."""
 BY_INFUSION = frozenset({CustodyKind.BEDSIDE_VERIFIED, CustodyKind.INFUSED})
 """Kinds written by the infusion service only."""
+RECORDED_HERE = tuple(kind for kind in CustodyKind if kind not in BY_INFUSION)
+"""Kinds the lab records through :func:`record`, in life-cycle order."""
 GONE = frozenset({LotState.INFUSED, LotState.DISCARDED})
 """After these nothing more happens to the lot's cells."""
 
@@ -117,3 +119,11 @@ def record(session: Session, actor: Actor, lot_id: uuid.UUID, data: CustodyIn) -
     session.add(event)
     session.flush()
     return event
+
+
+def names(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The full names of the staff who recorded events or results (who did it, for the log)."""
+    if not user_ids:
+        return {}
+    query = select(User.id, User.full_name).where(User.id.in_(user_ids))
+    return {user_id: name for user_id, name in session.execute(query)}

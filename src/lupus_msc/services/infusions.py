@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from lupus_msc.cells import dose
 from lupus_msc.cells.lot_state import LotState, transition
 from lupus_msc.clinical.common import Num
-from lupus_msc.protocol import Protocol
+from lupus_msc.protocol import Dosing, Protocol
 from lupus_msc.services import accounts, consent, patients, protocols, visits
 from lupus_msc.services.access import Action, Actor, fetch, require
 from lupus_msc.services.errors import NotFound, Refused, invalid, refused
@@ -201,8 +201,18 @@ def _custody(lot: Lot, kind: CustodyKind, actor: Actor, at: dt.datetime) -> Cust
 
 
 def _require_consent_and_eligibility(session: Session, patient: Patient) -> None:
+    require_consent(session, patient)
+    require_eligibility(session, patient)
+
+
+def require_consent(session: Session, patient: Patient) -> None:
+    """Refused unless the patient has an active (not withdrawn) consent."""
     if consent.active(session, patient) is None:
         raise refused("consent", "the patient has no active consent")
+
+
+def require_eligibility(session: Session, patient: Patient) -> None:
+    """Refused unless the latest screening was decided eligible and signed by a physician."""
     query = select(Screening).where(Screening.patient_id == patient.id)
     latest = session.scalars(query.order_by(Screening.created_at.desc())).first()
     if latest is None or latest.decision != "eligible":
@@ -218,6 +228,19 @@ def _require_usable_lot(
     lot = session.get(Lot, check.lot_id) if check.lot_id else None
     if not check.matched or lot is None or check.patient_id != patient.id:
         raise refused("bedside_check_ids", "the bedside identity check did not match this patient")
+    require_lot_ready(session, patient, lot, protocol, start)
+    if not lot.thawed_at or not lot.thawed_at <= check.checked_at <= start:
+        raise refused(
+            "bedside_check_ids", "the bedside check must come after thawing and before the start"
+        )
+    return lot
+
+
+def require_lot_ready(
+    session: Session, patient: Patient, lot: Lot, protocol: Protocol, start: dt.datetime
+) -> None:
+    """Refused unless ``lot`` is allocated to ``patient``, released by a qualified person,
+    unexpired on the day of ``start`` and thawed no more than the protocol's limit before it."""
     if lot.allocated_patient_id != patient.id:
         raise refused("bedside_check_ids", f"lot {lot.code} is not allocated to this patient")
     released = session.scalar(
@@ -237,24 +260,36 @@ def _require_usable_lot(
         raise refused(
             "started_at", f"lot {lot.code} was thawed {waited} before; the limit is {limit} min"
         )
-    if not lot.thawed_at <= check.checked_at <= start:
-        raise refused(
-            "bedside_check_ids", "the bedside check must come after thawing and before the start"
-        )
-    return lot
 
 
 def _dose(protocol: Protocol, lots: list[Lot], data: InfusionIn) -> dose.MscDoseResult:
     """Target cells and volume for this weight (§14: cells = dose/kg × actual weight, §16.15)."""
-    dosing = protocol.dosing
+    return dose_for(
+        protocol.dosing,
+        viable_cells_per_ml=lots[0].viable_cells_per_ml,
+        weight_kg=data.weight_kg,
+        actual_cells=data.actual_cells,
+    )
+
+
+def dose_for(
+    dosing: Dosing,
+    *,
+    viable_cells_per_ml: Decimal,
+    weight_kg: Decimal,
+    actual_cells: Decimal | None,
+) -> dose.MscDoseResult:
+    """The protocol's dose for this weight and lot concentration, and the range check of the
+    cells actually given (§14: cells = dose/kg × actual weight; volume = cells ÷ viable/mL;
+    §16.15), by the ``msc-dose`` instrument."""
     return dose.score(
         dose.MscDoseInput(
-            weight_kg=data.weight_kg,
+            weight_kg=weight_kg,
             dose_per_kg=dosing.dose_per_kg,
-            viable_cells_per_ml=lots[0].viable_cells_per_ml,
+            viable_cells_per_ml=viable_cells_per_ml,
             dose_min_per_kg=dosing.dose_min_per_kg,
             dose_max_per_kg=dosing.dose_max_per_kg,
-            actual_cells=data.actual_cells,
+            actual_cells=actual_cells,
         )
     )
 
@@ -368,10 +403,33 @@ def _columns(infusion: Infusion) -> dict[str, object]:
     return {column.key: getattr(infusion, column.key) for column in Infusion.__table__.columns}
 
 
+def get(session: Session, actor: Actor, infusion_id: uuid.UUID) -> Infusion:
+    """The infusion if the actor may read patients of its patient's site (404 otherwise)."""
+    require(actor, Action.READ_PATIENTS)
+    return fetch(session, actor, Infusion, infusion_id, site=lambda i: _patient_site(session, i))
+
+
+def _patient_site(session: Session, infusion: Infusion) -> uuid.UUID:
+    patient = session.get(Patient, infusion.patient_id)
+    assert patient is not None  # noqa: S101 - foreign key
+    return patient.site_id
+
+
 def for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Infusion]:
     patient = patients.get(session, actor, patient_id)
     query = select(Infusion).where(Infusion.patient_id == patient.id).order_by(Infusion.number)
     return list(session.scalars(query))
 
 
-__all__ = ["Refused", "check_at_bedside", "for_patient", "record", "view"]
+__all__ = [
+    "Refused",
+    "check_at_bedside",
+    "dose_for",
+    "for_patient",
+    "get",
+    "record",
+    "require_consent",
+    "require_eligibility",
+    "require_lot_ready",
+    "view",
+]

@@ -125,8 +125,10 @@ def list_lots(
     site_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    expiring_by: dt.date | None = None,
 ) -> list[Lot]:
-    """Lots of the actor's sites by code, optionally in one state."""
+    """Lots of the actor's sites by code, optionally in one state, or (``expiring_by``) only
+    those not yet expired whose expiry date is on or before that day."""
     require(actor, Action.READ_PRODUCTS)
     query = select(Lot).order_by(Lot.code).limit(limit).offset(offset)
     if not actor.all_sites:
@@ -135,6 +137,8 @@ def list_lots(
         query = query.where(Lot.site_id == site_id)
     if state is not None:
         query = query.where(Lot.state == state)
+    if expiring_by is not None:
+        query = query.where(Lot.expires_on >= today(), Lot.expires_on <= expiring_by)
     return list(session.scalars(query))
 
 

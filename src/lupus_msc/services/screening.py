@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -15,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from lupus_msc import __version__
 from lupus_msc.clinical import eular_acr_2019, sledai2k
-from lupus_msc.clinical.common import all_of
-from lupus_msc.clinical.eular_acr_2019 import EularAcr2019Input
-from lupus_msc.clinical.sledai2k import Sledai2kInput
-from lupus_msc.protocol import evaluate_all
+from lupus_msc.clinical.common import Tri, all_of
+from lupus_msc.clinical.eular_acr_2019 import EularAcr2019Input, EularAcr2019Result
+from lupus_msc.clinical.sledai2k import Sledai2kInput, Sledai2kResult
+from lupus_msc.protocol import EligibilityRule, evaluate_all
 from lupus_msc.services import accounts, patients, protocols
 from lupus_msc.services.access import Action, Actor, fetch, require
 from lupus_msc.services.errors import invalid, refused
@@ -95,6 +97,20 @@ def age_on(born: dt.date, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+DERIVED_FIELDS = frozenset(
+    {
+        "age_years",
+        "eular_acr_2019_classified",
+        "eular_acr_2019_total",
+        "sledai2k_total",
+        "immunosuppressants_failed",
+        "active_infection",
+        "pregnant",
+    }
+)
+"""The fields ``screening_fields`` derives; a rule over any other field reads ``other``."""
+
+
 def screening_fields(patient: Patient, data: ScreeningIn) -> dict[str, Any]:
     """The named values a protocol's eligibility rules are written over.
 
@@ -116,14 +132,90 @@ def screening_fields(patient: Patient, data: ScreeningIn) -> dict[str, Any]:
     }
 
 
-_SCREENABLE = {PatientState.REFERRED, PatientState.SCREENING, PatientState.SCREEN_FAILED}
+@dataclass(frozen=True)
+class CountedItem:
+    """The criterion that scores in one 2019 EULAR/ACR domain (§7: only the highest counts)."""
+
+    domain: str
+    criterion: str
+    points: int
+
+
+def counted_items(result: EularAcr2019Result, criteria: Sequence[str]) -> list[CountedItem]:
+    """Which criterion each scoring domain counted, as the engine's ``domain_points`` say (§7).
+
+    Criteria of equal weight in one domain are named together; low C3 and low C4 together
+    are the combination of §7 (4 points).
+    """
+    items = []
+    for domain, points in result.domain_points.items():
+        names = [
+            c.definition
+            for c in eular_acr_2019.CRITERIA
+            if c.domain == domain and c.key in criteria and c.weight == points
+        ]
+        names += [
+            combo.definition
+            for combo in eular_acr_2019.COMBINATIONS
+            if combo.domain == domain and combo.requires <= set(criteria) and combo.weight == points
+        ]
+        items.append(CountedItem(domain, " / ".join(names), points))
+    return items
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """One eligibility rule of the protocol, the screening value it reads, and its result."""
+
+    rule: EligibilityRule
+    value: object
+    result: Tri
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a screening would give if recorded now: scores, counted items and each rule."""
+
+    eular: EularAcr2019Result | None
+    counted: list[CountedItem]
+    sledai: Sledai2kResult | None
+    rules: list[RuleCheck]
+    eligible: Tri
+
+
+def preview(session: Session, actor: Actor, patient_id: uuid.UUID, data: ScreeningIn) -> Preview:
+    """The scores (§7, §1) and the protocol's rules (three-valued, §0.4) for ``data``, without
+    recording anything: the live feedback of the screening form."""
+    require(actor, Action.RECORD_SCREENING)
+    patient = patients.get(session, actor, patient_id)
+    protocol = protocols.definition(protocols.get(session, patient.protocol_version_id))
+    fields = screening_fields(patient, data)
+    try:
+        results = evaluate_all(protocol, fields)
+    except TypeError as error:
+        raise invalid("other", str(error)) from error
+    eular = eular_acr_2019.score(data.eular_acr_2019) if data.eular_acr_2019 else None
+    criteria = list(data.eular_acr_2019.criteria) if data.eular_acr_2019 else []
+    return Preview(
+        eular=eular,
+        counted=counted_items(eular, criteria) if eular else [],
+        sledai=sledai2k.score(data.sledai2k) if data.sledai2k else None,
+        rules=[
+            RuleCheck(rule, fields.get(rule.condition.field), results[rule.id])
+            for rule in protocol.eligibility
+        ],
+        eligible=all_of(results.values()),
+    )
+
+
+SCREENABLE = {PatientState.REFERRED, PatientState.SCREENING, PatientState.SCREEN_FAILED}
 
 
 def record(session: Session, actor: Actor, patient_id: uuid.UUID, data: ScreeningIn) -> Screening:
     """Record a screening; the protocol's rules are evaluated at once (three-valued, §0.4)."""
     require(actor, Action.RECORD_SCREENING)
     patient = patients.get(session, actor, patient_id)
-    if patient.state not in _SCREENABLE:
+    if patient.state not in SCREENABLE:
         raise refused("state", f"a patient who is {patient.state.value} is not screened")
     if not patient.date_of_birth <= data.screened_on <= today():
         raise invalid("screened_on", "must be between the date of birth and today")

@@ -27,9 +27,9 @@ from lupus_msc.services.adverse_events import (
 from lupus_msc.services.errors import ServiceError
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.web.deps import DatabaseDep
-from lupus_msc.web.forms import FormErrors
+from lupus_msc.web.forms import FormErrors, number
+from lupus_msc.web.forms import parse as parse_typed
 from lupus_msc.web.pages.ctcae_help import TERM_NAMES, help_for
-from lupus_msc.web.pages.typed_form import number, parse_typed
 from lupus_msc.web.session import FormDep, WebUser, WebUserDep, require_action
 from lupus_msc.web.templating import redirect, render
 

@@ -19,9 +19,9 @@ from lupus_msc.services.unit import unit_of_work
 from lupus_msc.store.models import Infusion, Site
 from lupus_msc.web.deps import DatabaseDep
 from lupus_msc.web.forms import FormErrors
+from lupus_msc.web.forms import parse as parse_typed
 from lupus_msc.web.pages import adverse_event_form
 from lupus_msc.web.pages.adverse_event_form import CHOICES, grade_help, infusion_choices
-from lupus_msc.web.pages.typed_form import parse_typed
 from lupus_msc.web.session import FormDep, WebUser, WebUserDep, require_action
 from lupus_msc.web.templating import redirect, render
 

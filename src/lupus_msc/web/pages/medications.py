@@ -18,8 +18,8 @@ from lupus_msc.services.medications import MedicationEdit, MedicationIn, Medicat
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.services.visit_prednisone import DoseUnit, Frequency, Route
 from lupus_msc.web.deps import DatabaseDep
-from lupus_msc.web.forms import FormErrors
-from lupus_msc.web.pages.typed_form import kinds, number, parse_typed
+from lupus_msc.web.forms import FormErrors, kinds, number
+from lupus_msc.web.forms import parse as parse_typed
 from lupus_msc.web.session import FormDep, WebUser, WebUserDep, require_action
 from lupus_msc.web.templating import redirect, render
 

@@ -23,8 +23,7 @@ from lupus_msc.services.errors import ServiceError
 from lupus_msc.services.visit_findings import VisitIn
 from lupus_msc.services.visit_labs import ANALYTES, Analyte
 from lupus_msc.services.visits import VisitOut
-from lupus_msc.web.forms import FormErrors
-from lupus_msc.web.pages.typed_form import number, typed_input, validated
+from lupus_msc.web.forms import FormErrors, number, typed_input, validated
 
 LAB_DERIVED = (
     "low_complement",
