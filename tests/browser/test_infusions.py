@@ -126,6 +126,8 @@ def test_the_nurse_checks_identity_with_a_second_nurse_and_infuses(site: Site, a
     assert [i["administered_by_id"] for i in infusions] == [str(site.registry.users["nurse"])]
     assert infusions[0]["verified_by_id"] == str(site.registry.users["nurse2"])
     assert state == "infused"
+    link.click()
+    expect(page.get_by_label("Linked infusion")).to_have_value(infusions[0]["id"])
 
 
 def test_a_mismatched_lot_stops_the_flow_and_stays_on_file(site: Site, api: Api) -> None:

@@ -120,9 +120,15 @@ def _page(
 
 @router.get("/patients/{patient_id}/adverse-events/new", response_class=HTMLResponse)
 def new_event_form(
-    request: Request, patient_id: uuid.UUID, registry: DatabaseDep, user: WebUserDep
+    request: Request,
+    patient_id: uuid.UUID,
+    registry: DatabaseDep,
+    user: WebUserDep,
+    infusion_id: uuid.UUID | None = None,
 ) -> HTMLResponse:
-    return _page(request, registry, user, patient_id)
+    """The form; ``?infusion_id=`` (from an infusion's "record a reaction") pre-selects it."""
+    preset = {"infusion_id": str(infusion_id)} if infusion_id else None
+    return _page(request, registry, user, patient_id, values=preset)
 
 
 @router.post("/patients/{patient_id}/adverse-events/new")
