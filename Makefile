@@ -43,8 +43,8 @@ demo: install
 	$(VENV)/bin/lupus-msc demo
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 
 typecheck: install
 	$(VENV)/bin/mypy src
