@@ -334,3 +334,93 @@ def change_password(session: Session, actor: Actor, change: PasswordChange) -> N
         raise invalid("new_password", "must differ from the current password")
     user.password_hash = HASHER.hash(change.new_password)
     session.flush()
+
+
+# --- administration: role and sites, deactivation, tokens (issue 6) ----------------------------
+
+
+class UserChange(In):
+    """A user's new role and sites (admin)."""
+
+    role: Role
+    site_ids: list[uuid.UUID] = Field(default_factory=list)
+
+
+def _check_sites(session: Session, site_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    for index, site_id in enumerate(site_ids):
+        if session.get(Site, site_id) is None:
+            raise invalid(f"site_ids[{index}]", f"no site {site_id}")
+    return list(dict.fromkeys(site_ids))
+
+
+def _move_memberships(session: Session, user: User, wanted: list[uuid.UUID]) -> None:
+    """Make the user a member of exactly ``wanted``. Nothing is deleted (the audit trail
+    refuses it): a membership no longer wanted is moved to a newly wanted site (its site_id
+    change is audited); a net removal is refused until memberships can be ended."""
+    current = {membership.site_id: membership for membership in user.memberships}
+    added = [site_id for site_id in wanted if site_id not in current]
+    spare = [membership for site_id, membership in current.items() if site_id not in wanted]
+    if len(spare) > len(added):
+        raise refused(
+            "site_ids",
+            "a site membership cannot be ended yet (memberships are kept like every record): "
+            "replace the site with another one instead",
+        )
+    for site_id in added:
+        if spare:
+            spare.pop().site_id = site_id
+        else:
+            session.add(Membership(user_id=user.id, site_id=site_id))
+    session.flush()
+
+
+def change_user(session: Session, actor: Actor, user_id: uuid.UUID, data: UserChange) -> User:
+    """A new role and site list for a user; admins may not demote themselves (no lock-out)."""
+    user = get_user(session, actor, user_id)
+    if user.id == actor.user_id and data.role is not Role.ADMIN:
+        raise refused("role", "you cannot take the admin role from yourself")
+    wanted = _check_sites(session, data.site_ids)
+    if user.role is not data.role:
+        user.role = data.role
+    _move_memberships(session, user, wanted)
+    session.refresh(user)
+    return user
+
+
+def open_tokens(session: Session, actor: Actor, user_id: uuid.UUID) -> list[ApiToken]:
+    """The user's web sessions and API tokens that are neither revoked nor expired."""
+    user = get_user(session, actor, user_id)
+    query = (
+        select(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now(),
+        )
+        .order_by(ApiToken.created_at.desc())
+    )
+    return list(session.scalars(query))
+
+
+def revoke_tokens(session: Session, actor: Actor, user_id: uuid.UUID) -> int:
+    """Revoke every open web session and API token of the user (kept, marked revoked)."""
+    moment = now()
+    found = open_tokens(session, actor, user_id)
+    for token in found:
+        token.revoked_at = moment
+    session.flush()
+    return len(found)
+
+
+def set_active(session: Session, actor: Actor, user_id: uuid.UUID, *, active: bool) -> User:
+    """Deactivate (sign-in refused, sessions and tokens revoked) or reactivate a user; users are
+    never deleted. Admins may not deactivate themselves."""
+    user = get_user(session, actor, user_id)
+    if not active and user.id == actor.user_id:
+        raise refused("active", "you cannot deactivate yourself")
+    if user.active is not active:
+        user.active = active
+        session.flush()
+    if not active:
+        revoke_tokens(session, actor, user_id)
+    return user
