@@ -194,3 +194,24 @@ def test_the_statistician_sees_only_what_the_role_may_read(
     assert headings(page) == ["Screening funnel", "Patients by pathway state", "Lots"]
     assert count(page, "funnel-infused") == 1
     site.shot(page, "dashboard-statistician-tablet")
+
+
+def test_each_list_behind_a_figure_holds_what_the_figure_counts(
+    site: Site, expected: dict[str, Any]
+) -> None:
+    """A funnel figure counts patients, so its list has as many rows; a visit figure counts
+    visits, and its list has the patients owning them (here: the one infused patient)."""
+    page = site.page_as("coordinator")
+    page.goto("/")
+    rows_expected = {
+        "funnel-eligible": count(page, "funnel-eligible"),
+        "funnel-infused": count(page, "funnel-infused"),
+        "visits-due": 1,
+        "visits-overdue": 1,
+        "lots-expiring": count(page, "lots-expiring"),
+    }
+    for figure, rows in rows_expected.items():
+        page.goto("/")
+        page.locator(f"#{figure}").click()
+        expect(page.locator("main tbody tr:has(a)")).to_have_count(rows)
+    assert rows_expected["funnel-eligible"] == 3

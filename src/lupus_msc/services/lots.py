@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lupus_msc.cells.identity import make_lot_code
+from lupus_msc.cells.lot_state import TERMINAL as LOT_TERMINAL
 from lupus_msc.cells.lot_state import LotState
 from lupus_msc.clinical.common import Num
 from lupus_msc.services import donors, protocols
@@ -126,9 +127,12 @@ def list_lots(
     limit: int,
     offset: int,
     expiring_by: dt.date | None = None,
+    expired: bool = False,
 ) -> list[Lot]:
     """Lots of the actor's sites by code, optionally in one state, or (``expiring_by``) only
-    those not yet expired whose expiry date is on or before that day."""
+    those not yet expired whose expiry date is on or before that day, or (``expired``) only
+    those past their expiry date; both leave out lots whose life has ended (rejected, infused,
+    discarded), as the dashboard's figures do."""
     require(actor, Action.READ_PRODUCTS)
     query = select(Lot).order_by(Lot.code).limit(limit).offset(offset)
     if not actor.all_sites:
@@ -138,7 +142,11 @@ def list_lots(
     if state is not None:
         query = query.where(Lot.state == state)
     if expiring_by is not None:
-        query = query.where(Lot.expires_on >= today(), Lot.expires_on <= expiring_by)
+        query = query.where(
+            Lot.state.not_in(LOT_TERMINAL), Lot.expires_on >= today(), Lot.expires_on <= expiring_by
+        )
+    if expired:
+        query = query.where(Lot.state.not_in(LOT_TERMINAL), Lot.expires_on < today())
     return list(session.scalars(query))
 
 

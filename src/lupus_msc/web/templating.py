@@ -28,6 +28,8 @@ class MenuItem:
     href: str
     action: Action | None
     """The action a role needs to see the item (None: every signed-in user)."""
+    all_sites: bool = False
+    """Only for users who see every site (admins): the audit browser spans the whole registry."""
 
 
 MENU = (
@@ -39,14 +41,19 @@ MENU = (
     MenuItem("Users", "/admin/users", Action.MANAGE_USERS),
     MenuItem("Sites", "/admin/sites", Action.MANAGE_SITES),
     MenuItem("Protocols", "/admin/protocols", Action.MANAGE_PROTOCOLS),
-    MenuItem("Audit trail", "/admin/audit", Action.READ_AUDIT),
+    MenuItem("Audit trail", "/admin/audit", Action.READ_AUDIT, all_sites=True),
 )
 
 
 def menu_for(user: WebUser | None, path: str) -> list[dict[str, Any]]:
     if user is None:
         return []
-    items = [item for item in MENU if item.action is None or user.can(item.action)]
+    items = [
+        item
+        for item in MENU
+        if (item.action is None or user.can(item.action))
+        and (not item.all_sites or user.actor.all_sites)
+    ]
     return [
         {
             "label": item.label,

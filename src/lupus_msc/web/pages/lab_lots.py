@@ -19,7 +19,7 @@ from lupus_msc.services.fields import today
 from lupus_msc.services.lots import LotIn
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.web.deps import DatabaseDep
-from lupus_msc.web.forms import FormErrors, parse
+from lupus_msc.web.forms import TRUE, FormErrors, parse
 from lupus_msc.web.pages.lab_common import (
     STATE_BADGE,
     TISSUE_NAMES,
@@ -43,7 +43,7 @@ NUMBERS = ("passage", "total_cells", "viable_cells_per_ml", "viability_pct", "vo
 STATES = [(state.value, state.value.capitalize()) for state in LotState]
 
 
-def _filters(state: str, site_id: str, expiring: bool) -> dict[str, Any]:
+def _filters(state: str, site_id: str, expiring: bool, expired: bool) -> dict[str, Any]:
     """The list's filters from the query string; an unknown state or site is a 422 page."""
     try:
         chosen = LotState(state) if state else None
@@ -53,6 +53,7 @@ def _filters(state: str, site_id: str, expiring: bool) -> dict[str, Any]:
         "state": chosen,
         "site_id": parse_id(site_id, "site") if site_id else None,
         "expiring_by": today() + dt.timedelta(days=EXPIRING_DAYS) if expiring else None,
+        "expired": expired,
     }
 
 
@@ -64,10 +65,12 @@ def lots_page(
     state: str = "",
     site_id: str = "",
     expiring: str = "",
+    expired: str = "",
 ) -> HTMLResponse:
     require_action(user, Action.READ_PRODUCTS)
-    soon = expiring.lower() in ("on", "true", "yes", "1")
-    chosen = _filters(state, site_id, soon)
+    soon = expiring.lower() in TRUE
+    past = expired.lower() in TRUE
+    chosen = _filters(state, site_id, soon, past)
     with registry.sessions() as session:
         found = lots.list_lots(session, user.actor, limit=500, offset=0, **chosen)
         context = {
@@ -75,7 +78,7 @@ def lots_page(
             "codes": site_codes(session, user),
             "sites": sites_of(session, user),
             "states": STATES,
-            "values": {"state": state, "site_id": site_id, "expiring": soon},
+            "values": {"state": state, "site_id": site_id, "expiring": soon, "expired": past},
             "soon": today() + dt.timedelta(days=EXPIRING_DAYS),
             "today": today(),
             "badge": STATE_BADGE,

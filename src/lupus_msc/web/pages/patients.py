@@ -67,6 +67,10 @@ def _page(value: str | None) -> int:
     return min(int(value), MAX_PAGE) if value and value.isdigit() and int(value) > 0 else 1
 
 
+REACHED = {"eligible": "Reached eligibility", "infused": "Reached infusion"}
+VISITS = {"due": "A visit due this week", "overdue": "A visit overdue"}
+
+
 @router.get("/patients", response_class=HTMLResponse)
 def patient_list(
     request: Request,
@@ -76,13 +80,25 @@ def patient_list(
     site: str = "",
     state: str = "",
     protocol: str = "",
+    reached: str = "",
+    visits: str = "",
     page: str = "1",
 ) -> HTMLResponse:
-    """Patients of the user's sites, searched and filtered, ``PAGE_SIZE`` rows a page."""
+    """Patients of the user's sites, searched and filtered, ``PAGE_SIZE`` rows a page; the
+    dashboard's figures link here with ``reached`` (funnel) and ``visits`` (due, overdue)."""
     require_action(user, Action.READ_PATIENTS)
     number = _page(page)
     search = q.strip()[:100]
-    filters = {"q": search, "site": site, "state": state, "protocol": protocol}
+    reached = reached if reached in REACHED else ""
+    visits = visits if visits in VISITS else ""
+    filters = {
+        "q": search,
+        "site": site,
+        "state": state,
+        "protocol": protocol,
+        "reached": reached,
+        "visits": visits,
+    }
     with registry.sessions() as session:
         found = patients.listing(
             session,
@@ -93,6 +109,8 @@ def patient_list(
             search=search or None,
             state=_state(state),
             protocol_version_id=_uuid(protocol),
+            reached=PatientState(reached) if reached else None,
+            visits=visits or None,
         )
         rows = [patients.view(user.actor, patient) for patient in found[:PAGE_SIZE]]
         sites = patients.sites_for(session, user.actor)
@@ -107,6 +125,8 @@ def patient_list(
             "site_options": [(str(item.id), f"{item.code} · {item.name}") for item in sites],
             "site_codes": {item.id: item.code for item in sites},
             "state_options": STATE_OPTIONS,
+            "reached_options": list(REACHED.items()),
+            "visits_options": list(VISITS.items()),
             "protocol_options": versions,
             "protocol_names": {key: text for key, text in versions},
             "page": number,
