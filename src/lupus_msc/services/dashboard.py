@@ -15,6 +15,9 @@ Admins count every site; everyone else the sites they are members of (``access``
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,7 +28,15 @@ from lupus_msc.cells.lot_state import TERMINAL as LOT_TERMINAL
 from lupus_msc.cells.lot_state import LotState
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.screening import Decision
-from lupus_msc.store.models import AdverseEvent, Infusion, Lot, Patient, PatientState, Screening
+from lupus_msc.store.models import (
+    AdverseEvent,
+    AuditHead,
+    Infusion,
+    Lot,
+    Patient,
+    PatientState,
+    Screening,
+)
 from lupus_msc.store.models import Visit as VisitRow
 
 EXPIRY_HORIZON_DAYS = 30
@@ -235,3 +246,41 @@ def pending_visits(kind: str, today: dt.date) -> ColumnElement[bool]:
         .exists()
     )
     return Patient.state.in_(FOLLOWED) & visit
+
+
+class FigureCache:
+    """Dashboard figures kept while the registry is unchanged.
+
+    Every write to the registry moves the audit chain's head (``store/audit.py``: one transaction,
+    one head), so the head's sequence number names a state of the registry. Figures computed
+    after reading head N are exact until the next write moves it; a request that finds the
+    head moved computes them anew. The head is read first, so cached figures are never older
+    than the head they are filed under. Kept per application process, for ``SIZE`` scopes
+    (sites, parts shown, day).
+    """
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def figures(
+        self, session: Session, scope: tuple[Any, ...], compute: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        key = (session.scalar(select(AuditHead.seq).where(AuditHead.id == 1)), *scope)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        computed = compute()
+        with self._lock:
+            self._entries[key] = computed
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+        return computed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

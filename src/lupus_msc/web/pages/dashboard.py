@@ -3,6 +3,7 @@ work first (a lab user sees the lots first, a coordinator the visits to chase)."
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from lupus_msc.services import dashboard
 from lupus_msc.services.access import Action, Actor
+from lupus_msc.services.dashboard import FigureCache
 from lupus_msc.services.fields import today
 from lupus_msc.store.models import PatientState, Role
 from lupus_msc.web.deps import DatabaseDep
@@ -44,8 +46,7 @@ def parts_for(actor: Actor) -> list[str]:
     return [part for part in ORDER[actor.role] if actor.may(NEEDS[part])]
 
 
-def _figures(session: Session, actor: Actor, parts: list[str]) -> dict[str, Any]:
-    day = today()
+def _figures(session: Session, actor: Actor, parts: list[str], day: dt.date) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     if "states" in parts:
         figures["states"] = dashboard.patients_by_state(session, actor)
@@ -59,11 +60,23 @@ def _figures(session: Session, actor: Actor, parts: list[str]) -> dict[str, Any]
     return figures
 
 
+def figure_cache(request: Request) -> FigureCache:
+    """The application's cache of dashboard figures (one per app, so one per database)."""
+    cache: FigureCache | None = getattr(request.app.state, "dashboard_figures", None)
+    if cache is None:
+        cache = request.app.state.dashboard_figures = FigureCache()
+    return cache
+
+
 @router.get("/", response_class=HTMLResponse)
 def dashboard_page(request: Request, registry: DatabaseDep, user: WebUserDep) -> HTMLResponse:
     parts = parts_for(user.actor)
+    actor, day = user.actor, today()
+    scope = (actor.all_sites, actor.site_ids, tuple(parts), day)
     with registry.sessions() as session:
-        figures = _figures(session, user.actor, parts)
+        figures = figure_cache(request).figures(
+            session, scope, lambda: _figures(session, actor, parts, day)
+        )
     context = {
         "parts": parts,
         "figures": figures,
