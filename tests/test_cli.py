@@ -101,29 +101,6 @@ def test_nan_is_not_a_number(lupus_msc_command: list[str]) -> None:
     assert (done.returncode, done.stdout) == (2, "")
 
 
-def test_demo_prints_two_commands_that_work(lupus_msc_command: list[str], live_server: str) -> None:
-    """`make demo` tells a newcomer what to paste; both commands must really score a visit."""
-    port = live_server.rsplit(":", 1)[1]
-    done = run(lupus_msc_command, "demo", "--no-serve", "--port", port)
-    assert done.returncode == 0
-    commands = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
-    assert len(commands) == 2
-    bin_dir = str(Path(lupus_msc_command[0]).parent) + "/"
-    outputs = []
-    for command in commands:
-        shell = subprocess.run(  # noqa: S602 - the demo's own printed command
-            command.replace(".venv/bin/", bin_dir),
-            shell=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        outputs.append(json.loads(shell.stdout))
-    assert outputs[0] == outputs[1]
-    assert outputs[0]["total"] == 8
-
-
 @pytest.mark.parametrize(
     "value", ["1E-999999999999999999", "1E+40", "1.00000000000000000000000000001"]
 )

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lupus_msc.cli import registry, synth_load
+from lupus_msc.cli import demo, registry, synth_load
 from lupus_msc.scoring.jsonio import ScoreInputError
 from lupus_msc.scoring.registry import INSTRUMENTS, UnknownInstrument, get_instrument
 from lupus_msc.scoring.run import score_text
@@ -20,10 +20,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-DEMO_HOST = "127.0.0.1"
-DEMO_PORT = 8000
-README_EXAMPLE = '{"arthritis": true, "rash": true, "labs": {"c3_g_l": 0.7, "c3_lln_g_l": 0.9}}'
 
 
 def _fail(message: str) -> typer.Exit:
@@ -145,39 +141,8 @@ def synth_visits(
     typer.echo(f"wrote {path}")
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEMO_HOST,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEMO_PORT,
-) -> None:
-    """Serve the web application and its HTTP API."""
-    import uvicorn
-
-    uvicorn.run("lupus_msc.web.app:create_app", factory=True, host=host, port=port)
-
-
-@app.command()
-def demo(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEMO_HOST,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEMO_PORT,
-    no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="Print the instructions only; do not serve.")
-    ] = False,
-) -> None:
-    """Start the demo: the scoring API on localhost, with two commands to try."""
-    base = f"http://{host}:{port}"
-    typer.echo(
-        f"lupus-msc demo: API on {base}  (interactive docs: {base}/docs)\n\n"
-        "Score a visit over HTTP:\n"
-        f"  curl -s -X POST {base}/api/v1/score/sledai2k "
-        f"-H 'content-type: application/json' -d '{README_EXAMPLE}'\n\n"
-        "Score the same visit from the command line:\n"
-        f"  echo '{README_EXAMPLE}' | .venv/bin/lupus-msc score sledai2k\n"
-    )
-    if not no_serve:
-        serve(host=host, port=port)
-
-
+app.command("demo")(demo.demo)
+app.command("serve")(demo.serve)
 app.command("init")(registry.init)
 synth_app.command("load")(synth_load.synth_load)
 app.command("backup")(registry.backup)

@@ -14,10 +14,17 @@ find ineligible (or undecided) is recorded as screen-failed and stops there.
 
 Each patient is one transaction. The same ``patients`` and ``seed`` give the same records on the
 same day (only ids, creation times and the staff's passwords differ).
+
+For the demo (``lupus-msc demo``), ``load(..., sites=2, demo=True)`` folds the cohort into two
+sites and stops some patients early on the pathway (``synth.demo_plan``): referred, in
+screening, eligible, consented, enrolled, infused before any follow-up visit; some withdraw
+their consent or die (a fatal serious adverse event) after part of their follow-up, and a few
+patients in follow-up have an open serious adverse event.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -43,8 +50,9 @@ from lupus_msc.services import (
     screening,
     visits,
 )
+from lupus_msc.services.adverse_events import AdverseEventIn
 from lupus_msc.services.cohort_staff import Crew, Member, act, create_crew, site_code
-from lupus_msc.services.consent import ConsentIn
+from lupus_msc.services.consent import ConsentIn, WithdrawalIn
 from lupus_msc.services.errors import Refused, ServiceError
 from lupus_msc.services.fields import today
 from lupus_msc.services.patients import PatientIn, TransitionIn
@@ -52,7 +60,14 @@ from lupus_msc.services.screening import Decision, DecisionIn
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.services.visits import SignatureIn
 from lupus_msc.store.database import Database
-from lupus_msc.store.models import Infusion, Patient, PatientState, Screening, Sex, Visit
+from lupus_msc.store.models import Consent, Infusion, Patient, PatientState, Screening, Sex, Visit
+from lupus_msc.synth.demo_plan import (
+    PART_WAY,
+    SeriousEvent,
+    Stop,
+    demo_stops,
+    open_serious_events,
+)
 from lupus_msc.synth.registry_plan import CohortPlan, PatientPlan, plan_cohort
 from lupus_msc.synth.visits import generate_cohort
 
@@ -99,6 +114,8 @@ class _Run:
     crews: dict[int, Crew]
     protocol: Protocol
     harvests: dict[tuple[int, int], uuid.UUID] = field(default_factory=dict)
+    stops: dict[str, Stop] = field(default_factory=dict)
+    serious: dict[str, SeriousEvent] = field(default_factory=dict)
 
 
 def _protocol(session: Session) -> Protocol:
@@ -134,7 +151,7 @@ def _free_record_number(session: Session, site_id: uuid.UUID, wanted: str) -> st
     return candidate
 
 
-def _register(session: Session, crew: Crew, plan: PatientPlan) -> Patient:
+def _register(session: Session, crew: Crew, plan: PatientPlan, *, refer: bool = True) -> Patient:
     coordinator = act(session, crew.coordinator)
     who = plan.identity
     patient = patients.register(
@@ -152,8 +169,10 @@ def _register(session: Session, crew: Crew, plan: PatientPlan) -> Patient:
             diagnosis_date=who.diagnosis_date,
         ),
     )
-    to_screening = TransitionIn(to=PatientState.SCREENING, reason="referred for MSC screening")
-    patients.transition(session, coordinator, patient.id, to_screening)
+    if refer:
+        reason = "referred for MSC screening"
+        to_screening = TransitionIn(to=PatientState.SCREENING, reason=reason)
+        patients.transition(session, coordinator, patient.id, to_screening)
     return patient
 
 
@@ -168,17 +187,21 @@ def _decision(recorded: Screening, password: str) -> DecisionIn:
     return DecisionIn(decision=chosen, password=password)
 
 
-def _screen(session: Session, crew: Crew, patient: Patient, plan: PatientPlan) -> bool:
+def _screen(
+    session: Session, crew: Crew, patient: Patient, plan: PatientPlan, *, decide: bool = True
+) -> bool:
     """Record the screening and the physician's signed decision; True when eligible."""
     coordinator = act(session, crew.coordinator)
     recorded = screening.record(session, coordinator, patient.id, cohort_forms.screening(plan))
+    if not decide:
+        return False
     physician = act(session, crew.physician)
     decision = _decision(recorded, crew.physician.password)
     screening.decide(session, physician, recorded.id, decision)
     return decision.decision is Decision.ELIGIBLE
 
 
-def _enrol(session: Session, crew: Crew, patient: Patient, plan: PatientPlan) -> None:
+def _consent(session: Session, crew: Crew, patient: Patient, plan: PatientPlan) -> Consent:
     coordinator = act(session, crew.coordinator)
     form = f"{_protocol_label(session, patient)} consent"
     signed = ConsentIn(
@@ -186,7 +209,11 @@ def _enrol(session: Session, crew: Crew, patient: Patient, plan: PatientPlan) ->
         signed_on=plan.consented_on,
         signer_name=f"{plan.identity.given_name} {plan.identity.family_name}",
     )
-    consent.record(session, coordinator, patient.id, signed)
+    return consent.record(session, coordinator, patient.id, signed)
+
+
+def _enrol(session: Session, crew: Crew, patient: Patient) -> None:
+    coordinator = act(session, crew.coordinator)
     enrol = TransitionIn(to=PatientState.ENROLLED, reason="enrolled after consent")
     patients.transition(session, coordinator, patient.id, enrol)
 
@@ -225,10 +252,16 @@ def _protocol_visit(day: int, protocol: Protocol) -> ProtocolVisit:
 
 
 def _follow_up(
-    session: Session, run: _Run, crew: Crew, patient: Patient, plan: PatientPlan
+    session: Session,
+    run: _Run,
+    crew: Crew,
+    patient: Patient,
+    plan: PatientPlan,
+    last_day: int | None = None,
 ) -> list[Visit]:
-    """Record the visits in the past (one per protocol visit) and sign each of them; a visit on
-    an infusion day is dated that day (the infusion is one of its assessments)."""
+    """Record the visits in the past (one per protocol visit, up to the protocol day
+    ``last_day`` if given) and sign each of them; a visit on an infusion day is dated that day
+    (the infusion is one of its assessments)."""
     coordinator = act(session, crew.coordinator)
     scheduled = {
         visit.code: visit for visit in visits.for_patient(session, coordinator, patient.id)
@@ -237,7 +270,7 @@ def _follow_up(
     recorded: dict[str, Visit] = {}
     for planned in plan.visits:
         due = _protocol_visit(planned.day, run.protocol)
-        if due.code in recorded:
+        if due.code in recorded or (last_day is not None and due.day > last_day):
             continue
         on = plan.infusions[0] + dt.timedelta(days=due.day)
         visit_in = cohort_forms.visit(planned, on if due.day in infusion_days else planned.on)
@@ -250,10 +283,18 @@ def _follow_up(
 
 
 def _report_events(
-    session: Session, crew: Crew, patient: Patient, plan: PatientPlan, given: list[Infusion]
+    session: Session,
+    crew: Crew,
+    patient: Patient,
+    plan: PatientPlan,
+    given: list[Infusion],
+    until: dt.date | None = None,
 ) -> None:
-    """Infusion reactions are reported by the nurse who infused, other events by the physician."""
+    """Infusion reactions are reported by the nurse who infused, other events by the physician
+    (those starting after ``until``, when given, are left out)."""
     for event in plan.events:
+        if until is not None and event.onset_on > until:
+            continue
         reporter = act(session, crew.nurse if event.infusion else crew.physician)
         data = cohort_forms.adverse_event(event, [infusion.id for infusion in given])
         adverse_events.record(session, reporter, patient.id, data)
@@ -274,19 +315,123 @@ def _close(session: Session, crew: Crew, patient: Patient, schedule: list[Visit]
     patients.transition(session, physician, patient.id, ending)
 
 
+def _serious_event(session: Session, crew: Crew, patient: Patient, event: SeriousEvent) -> None:
+    physician = act(session, crew.physician)
+    data = AdverseEventIn(
+        term=event.term,
+        onset_on=event.onset_on,
+        resolved_on=event.resolved_on,
+        grade=event.grade,
+        serious_criteria=list(event.serious_criteria),
+        relatedness=event.relatedness,
+        expected=False,
+        action="not-applicable",
+        outcome=event.outcome,
+    )
+    adverse_events.record(session, physician, patient.id, data)
+
+
+def _last_recorded(schedule: list[Visit], fallback: dt.date) -> dt.date:
+    dates = [visit.visit_date for visit in schedule if visit.visit_date is not None]
+    return max(dates, default=fallback)
+
+
+def _leave(session: Session, crew: Crew, patient: Patient, stop: Stop, last: dt.date) -> None:
+    """After the last recorded visit (``last``): still in follow-up (a first follow-up visit is
+    needed for that state), lost to follow-up, withdrawal of consent, or death (a fatal serious
+    adverse event)."""
+    day = min(last + dt.timedelta(days=30), today())
+    if patient.state is PatientState.INFUSED or stop is Stop.FOLLOW_UP:
+        return
+    if stop is Stop.LOST_TO_FOLLOW_UP:
+        physician = act(session, crew.physician)
+        reason = f"no contact since the visit of {last.isoformat()}; letters unanswered"
+        lost = TransitionIn(to=PatientState.LOST_TO_FOLLOW_UP, reason=reason)
+        patients.transition(session, physician, patient.id, lost)
+        return
+    if stop is Stop.WITHDRAWN:
+        coordinator = act(session, crew.coordinator)
+        signed = consent.active(session, patient)
+        assert signed is not None  # noqa: S101 - an infused patient has consented
+        reason = "the patient withdrew consent to further study visits"
+        withdrawal = WithdrawalIn(withdrawn_on=day, reason=reason)
+        consent.withdraw(session, coordinator, signed.id, withdrawal)
+        return
+    fatal = SeriousEvent("Sepsis", 5, day, day, ("death",), "unlikely", "fatal")
+    _serious_event(session, crew, patient, fatal)
+    physician = act(session, crew.physician)
+    reason = f"died on {day.isoformat()} (sepsis; see the serious adverse event)"
+    patients.transition(
+        session, physician, patient.id, TransitionIn(to=PatientState.DECEASED, reason=reason)
+    )
+
+
+NEEDS_ELIGIBLE = frozenset(Stop) - {Stop.REFERRED, Stop.SCREENING}
+"""Stops a patient reaches only if found eligible at screening."""
+
+
+def _carry_over(run: _Run, plan: PatientPlan, carried: list[Stop]) -> None:
+    """A stop its patient could not reach (found ineligible) goes to the next patient that has
+    none, so that every stop of the demo occurs."""
+    if carried and plan.synth_id not in run.stops and plan.synth_id not in run.serious:
+        run.stops[plan.synth_id] = carried.pop(0)
+
+
+def _folded(plan: CohortPlan, sites: int) -> CohortPlan:
+    """The plan with its patients' sites folded into ``sites`` sites (1 … sites)."""
+    folded = tuple(
+        dataclasses.replace(patient, site=(patient.site - 1) % sites + 1)
+        for patient in plan.patients
+    )
+    return dataclasses.replace(plan, patients=folded)
+
+
 def _load_patient(session: Session, run: _Run, plan: PatientPlan) -> LoadedPatient:
-    """One synthetic patient, from referral to the last visit in the past (one transaction)."""
+    """One synthetic patient, from referral to the last visit in the past, or to its demo stop
+    (module docstring; one transaction)."""
     crew = run.crews[plan.site]
-    patient = _register(session, crew, plan)
-    if _screen(session, crew, patient, plan):
-        _enrol(session, crew, patient, plan)
-        _prescribe(session, crew, patient, plan)
-        given = _infuse(session, run, crew, patient, plan)
-        schedule = _follow_up(session, run, crew, patient, plan)
-        _report_events(session, crew, patient, plan, given)
-        _close(session, crew, patient, schedule)
+    stop = run.stops.get(plan.synth_id)
+    patient = _register(session, crew, plan, refer=stop is not Stop.REFERRED)
+    if stop is Stop.REFERRED:
+        session.flush()
+        return LoadedPatient(patient.study_code, plan.synth_id, patient.state)
+    if _screen(session, crew, patient, plan, decide=stop is not Stop.SCREENING):
+        _walk_eligible(session, run, crew, patient, plan, stop)
     session.flush()
     return LoadedPatient(patient.study_code, plan.synth_id, patient.state)
+
+
+def _walk_eligible(
+    session: Session, run: _Run, crew: Crew, patient: Patient, plan: PatientPlan, stop: Stop | None
+) -> None:
+    """From eligible to the stop, or to the last visit in the past."""
+    if stop is Stop.ELIGIBLE:
+        return
+    _consent(session, crew, patient, plan)
+    if stop is Stop.CONSENTED:
+        return
+    _enrol(session, crew, patient)
+    if stop is Stop.ENROLLED:
+        return
+    _prescribe(session, crew, patient, plan)
+    given = _infuse(session, run, crew, patient, plan)
+    if stop is Stop.INFUSED:
+        _follow_up(session, run, crew, patient, plan, last_day=0)
+        _report_events(session, crew, patient, plan, given, until=plan.infusions[-1])
+        return
+    last_day = None
+    if stop in PART_WAY:
+        last_day = plan.visits[len(plan.visits) // 2].day
+    schedule = _follow_up(session, run, crew, patient, plan, last_day)
+    last = _last_recorded(schedule, plan.infusions[-1])
+    _report_events(session, crew, patient, plan, given, until=last if stop in PART_WAY else None)
+    if stop in PART_WAY:
+        _leave(session, crew, patient, stop, last)
+        return
+    serious = run.serious.get(plan.synth_id)
+    if serious is not None:
+        _serious_event(session, crew, patient, serious)
+    _close(session, crew, patient, schedule)
 
 
 def load(
@@ -295,9 +440,13 @@ def load(
     *,
     seed: int = 0,
     progress: Callable[[LoadedPatient], None] | None = None,
+    sites: int | None = None,
+    demo: bool = False,
 ) -> LoadResult:
     """Load a seeded synthetic cohort of ``patients_wanted`` into ``database`` (module
-    docstring); ``progress`` is called after each patient's transaction commits."""
+    docstring); ``progress`` is called after each patient's transaction commits. ``sites``
+    folds the cohort's sites into that many (S01…); ``demo`` stops some patients early on the
+    pathway (``synth.demo_plan``)."""
     started = time.perf_counter()
     on = today()
     cohort = generate_cohort(patients_wanted, seed)
@@ -310,9 +459,16 @@ def load(
         shelf_life_days=lots.MAX_SHELF_LIFE.days,
         infusion_days=protocol.dosing.infusion_days(),
     )
+    if sites is not None:
+        plan = _folded(plan, sites)
     run = _Run(_crews(database, plan, on), protocol)
+    if demo:
+        run.stops = demo_stops(plan.patients, seed)
+        run.serious = open_serious_events(plan.patients, run.stops, seed, on)
     loaded = []
+    carried: list[Stop] = []
     for patient_plan in plan.patients:
+        _carry_over(run, patient_plan, carried)
         first = run.crews[patient_plan.site].coordinator.actor
         try:
             with unit_of_work(database, first) as session:
@@ -322,6 +478,9 @@ def load(
         except ValidationError as error:
             raise LoadError(patient_plan.synth_id, str(error)) from error
         loaded.append(done)
+        stop = run.stops.get(patient_plan.synth_id)
+        if stop in NEEDS_ELIGIBLE and done.state is PatientState.SCREEN_FAILED:
+            carried.append(stop)
         if progress is not None:
             progress(done)
     staff = tuple(member for crew in run.crews.values() for member in crew.members)

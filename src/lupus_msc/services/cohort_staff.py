@@ -131,3 +131,84 @@ def act(session: Session, member: Member) -> Actor:
     until a step gives one (``services.unit``, ``store.audit``)."""
     act_as(session, member.actor)
     return member.actor
+
+
+DEMO_EMAIL_DOMAIN = "demo.lupus-msc.example"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - published: demo databases only, never real ones
+DEMO_SITE_PREFIX = "Demo "
+"""Every site of a demo database is named "Demo …", so every page that names a site shows it."""
+DEMO_SITES: tuple[tuple[str, str], ...] = (
+    ("S01", "Demo — Northgate University Hospital"),
+    ("S02", "Demo — Riverside Lupus Clinic"),
+)
+DEMO_ACCOUNTS: tuple[tuple[str, Role, QualificationKind | None, str], ...] = (
+    ("admin", Role.ADMIN, None, "Demo Admin"),
+    ("physician", Role.PHYSICIAN, QualificationKind.INFUSION, "Dr Demo Physician"),
+    ("coordinator", Role.COORDINATOR, None, "Demo Coordinator"),
+    ("lab", Role.LAB, QualificationKind.LOT_RELEASE, "Demo Lab Scientist"),
+    ("nurse", Role.NURSE, QualificationKind.INFUSION, "Demo Nurse"),
+    ("monitor", Role.MONITOR, None, "Demo Monitor"),
+    ("statistician", Role.STATISTICIAN, None, "Demo Statistician"),
+)
+"""User name, role, qualification and name of each demo account (one per role)."""
+GENERATED_DOMAINS = (EMAIL_DOMAIN, DEMO_EMAIL_DOMAIN)
+
+
+class RealUsersPresent(Exception):
+    """Demo accounts are refused in a database with real users (their published password
+    would open a real registry)."""
+
+
+def real_users(session: Session) -> list[str]:
+    """Emails of users that are neither synthetic staff nor demo accounts."""
+    emails = session.scalars(select(User.email).order_by(User.email))
+    return [email for email in emails if email.rpartition("@")[2] not in GENERATED_DOMAINS]
+
+
+def is_demo(session: Session) -> bool:
+    """A demo database: it has sites, all named "Demo …"."""
+    names = list(session.scalars(select(Site.name)))
+    return bool(names) and all(name.startswith(DEMO_SITE_PREFIX) for name in names)
+
+
+def demo_sites(session: Session) -> list[Site]:
+    """The demo's two sites (system actor); added before the cohort so they carry its names."""
+    found = []
+    for code, name in DEMO_SITES:
+        site = session.scalar(select(Site).where(Site.code == code))
+        found.append(site or accounts.add_site(session, None, SiteIn(code=code, name=name)))
+    return found
+
+
+def add_demo_accounts(
+    session: Session, site_ids: list[uuid.UUID], qualified: tuple[dt.date, dt.date]
+) -> list[User]:
+    """One account per role (``DEMO_ACCOUNTS``), password ``DEMO_PASSWORD``, members of every
+    site; the physician and nurse qualified to infuse, the lab user to release lots, from
+    ``qualified[0]`` to ``qualified[1]``. Refused (``RealUsersPresent``) if the database has a
+    real user."""
+    real = real_users(session)
+    if real:
+        raise RealUsersPresent(
+            f"this database has {len(real)} real user(s) (e.g. {real[0]}): demo accounts, whose "
+            "password is published, are only added to demo databases"
+        )
+    added = []
+    for username, role, kind, full_name in DEMO_ACCOUNTS:
+        user = accounts.add_user(
+            session,
+            None,
+            UserIn(
+                email=f"{username}@{DEMO_EMAIL_DOMAIN}",
+                username=username,
+                full_name=full_name,
+                role=role,
+                password=DEMO_PASSWORD,
+                site_ids=site_ids,
+            ),
+        )
+        if kind is not None:
+            grant = QualificationIn(kind=kind, granted_on=qualified[0], expires_on=qualified[1])
+            user = accounts.add_qualification(session, None, user.id, grant)
+        added.append(user)
+    return added

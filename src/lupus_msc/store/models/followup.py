@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lupus_msc.store.base import Entity
@@ -22,7 +22,17 @@ class Visit(Entity):
     """
 
     __tablename__ = "visits"
-    __table_args__ = (UniqueConstraint("patient_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "code"),
+        Index(
+            "ix_visits_open_window",
+            "window_start",
+            "window_end",
+            "patient_id",
+            sqlite_where=text("visit_date IS NULL"),
+            postgresql_where=text("visit_date IS NULL"),
+        ),
+    )
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     code: Mapped[str] = mapped_column(String(64))
@@ -40,6 +50,7 @@ class Visit(Entity):
 
 class LabResult(Entity):
     __tablename__ = "lab_results"
+    __table_args__ = (Index("ix_lab_results_visit_id", "visit_id"),)
 
     visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visits.id"))
     analyte: Mapped[str] = mapped_column(String(40))
@@ -54,6 +65,7 @@ class LabResult(Entity):
 
 class Medication(Entity):
     __tablename__ = "medications"
+    __table_args__ = (Index("ix_medications_patient_id", "patient_id"),)
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     drug: Mapped[str] = mapped_column(String(60))
@@ -69,6 +81,7 @@ class Medication(Entity):
 
 class AdverseEvent(Entity):
     __tablename__ = "adverse_events"
+    __table_args__ = (Index("ix_adverse_events_patient_id", "patient_id"),)
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     infusion_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("infusions.id"))

@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lupus_msc.store.base import Entity
@@ -51,7 +51,10 @@ class ProtocolVersion(Entity):
 
 class Patient(Entity):
     __tablename__ = "patients"
-    __table_args__ = (UniqueConstraint("site_id", "medical_record_number"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "medical_record_number"),
+        Index("ix_patients_site_id_state", "site_id", "state"),
+    )
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
     protocol_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("protocol_versions.id"))
@@ -67,6 +70,7 @@ class Patient(Entity):
 
 class Consent(Entity):
     __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_patient_id", "patient_id"),)
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     form_version: Mapped[str] = mapped_column(String(40))
@@ -86,6 +90,7 @@ class Screening(Entity):
     """
 
     __tablename__ = "screenings"
+    __table_args__ = (Index("ix_screenings_patient_id", "patient_id"),)
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     protocol_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("protocol_versions.id"))

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lupus_msc.cells.lot_state import LotState
@@ -68,6 +68,10 @@ class Lot(Entity):
     """A manufactured lot under its chain-of-identity code (``cells.identity``)."""
 
     __tablename__ = "lots"
+    __table_args__ = (
+        Index("ix_lots_allocated_patient_id", "allocated_patient_id"),
+        Index("ix_lots_site_id_state_expires_on", "site_id", "state", "expires_on"),
+    )
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
     harvest_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("harvests.id"))
@@ -92,6 +96,7 @@ class ReleaseTest(Entity):
     """One release test result; ``name`` is an ``isct-release`` input field (§16.14)."""
 
     __tablename__ = "release_tests"
+    __table_args__ = (Index("ix_release_tests_lot_id", "lot_id"),)
 
     lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lots.id"))
     name: Mapped[str] = mapped_column(String(40))
@@ -108,6 +113,7 @@ class ReleaseDecision(Entity):
     """Release or rejection, electronically signed (name, time, meaning) by a qualified person."""
 
     __tablename__ = "release_decisions"
+    __table_args__ = (Index("ix_release_decisions_lot_id", "lot_id"),)
 
     lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lots.id"))
     decision: Mapped[str] = mapped_column(String(10))
@@ -123,6 +129,7 @@ class CustodyEvent(Entity):
     """An append-only hand-over: what happened to the lot, who did it, where and when."""
 
     __tablename__ = "custody_events"
+    __table_args__ = (Index("ix_custody_events_lot_id", "lot_id"),)
 
     lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lots.id"))
     kind: Mapped[CustodyKind] = mapped_column(enum_column(CustodyKind))

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lupus_msc.store.base import Entity
@@ -20,6 +20,7 @@ class BedsideCheck(Entity):
     """
 
     __tablename__ = "bedside_checks"
+    __table_args__ = (Index("ix_bedside_checks_patient_id", "patient_id"),)
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     lot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("lots.id"))
@@ -34,6 +35,7 @@ class BedsideCheck(Entity):
 
 class Infusion(Entity):
     __tablename__ = "infusions"
+    __table_args__ = (Index("ix_infusions_patient_id", "patient_id"),)
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     number: Mapped[int]
@@ -61,6 +63,7 @@ class InfusionLot(Entity):
     """Which lot(s) an infusion used, each through its own bedside check."""
 
     __tablename__ = "infusion_lots"
+    __table_args__ = (Index("ix_infusion_lots_infusion_id", "infusion_id"),)
 
     infusion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("infusions.id"))
     lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lots.id"), unique=True)
