@@ -15,7 +15,9 @@ gives the ``sign_in_nonce`` field and cookie; POST /sign-in), warms every page u
 
 Pages: ``/patients/{id}`` (a different patient with recorded visits at each request, drawn at
 random from the database), ``/patients`` (first page), ``/patients?…`` (a filtered page:
-pathway state and site) and ``/`` (the dashboard).
+pathway state and site) and ``/`` (the dashboard) twice: with the registry unchanged between
+requests (its figures are then served from memory, ``services.dashboard.FigureCache``) and as
+after a write (the figures forgotten before each request, so each one counts everything anew).
 
 Datasets: ``demo`` is built by ``lupus-msc demo --no-serve`` (its build time is reported);
 ``bulk`` by ``bench/bulk_registry.py`` (100,000 patients, 50 visits each). SQLite databases are
@@ -39,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +64,8 @@ DEMO_LOGIN = ("physician", "demo-password")
 FILTER_STATE = PatientState.COMPLETED
 FILTER_SHOWN = f"/patients?state={FILTER_STATE.value}&site={{id of the first site}}"
 SAMPLE_PATIENTS = 500
+RECOMPUTED_REQUESTS = 60
+"""Requests to the dashboard with its figures forgotten first (each costs a full count)."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +98,20 @@ async def _sign_in(client: httpx.AsyncClient, login: str, password: str) -> None
 
 
 async def _measure(
-    client: httpx.AsyncClient, paths: list[str], requests: int, warmup: int
+    client: httpx.AsyncClient,
+    paths: list[str],
+    requests: int,
+    warmup: int,
+    before: Callable[[], None] = lambda: None,
 ) -> tuple[list[float], Counter_, int]:
+    """Timed GETs of ``paths`` in turn; ``before`` runs ahead of each one, untimed."""
     for index in range(warmup):
+        before()
         await client.get(paths[index % len(paths)])
     samples, statuses, size = [], Counter_(), 0
     for index in range(requests):
         path = paths[index % len(paths)]
+        before()
         started = time.perf_counter()
         answer = await client.get(path)
         samples.append((time.perf_counter() - started) * 1000)
@@ -145,18 +157,29 @@ async def _run_pages(
 
     patient_paths, filtered = _targets(url, seed)
     app = create_app(url)
-    pages = [
-        ("patient page", patient_paths),
-        ("patient list, first page", ["/patients"]),
-        ("patient list, filtered", [filtered]),
-        ("dashboard", ["/"]),
+
+    def forget_figures() -> None:
+        """As after any write: the dashboard's figures are computed anew (services.dashboard)."""
+        cache = getattr(app.state, "dashboard_figures", None)
+        if cache is not None:
+            cache.clear()
+
+    recomputed = min(requests, RECOMPUTED_REQUESTS)
+    pages: list[tuple[str, list[str], int, Callable[[], None]]] = [
+        ("patient page", patient_paths, requests, lambda: None),
+        ("patient list, first page", ["/patients"], requests, lambda: None),
+        ("patient list, filtered", [filtered], requests, lambda: None),
+        ("dashboard, registry unchanged", ["/"], requests, lambda: None),
+        ("dashboard, after a write", ["/"], recomputed, forget_figures),
     ]
     transport = httpx.ASGITransport(app=app)
     figures = []
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         await _sign_in(client, *login)
-        for name, paths in pages:
-            samples, statuses, size = await _measure(client, paths, requests, warmup)
+        for name, paths, count, before in pages:
+            samples, statuses, size = await _measure(
+                client, paths, count, min(warmup, count), before
+            )
             p50, p95, p99 = _quantiles(samples)
             names = {"patient page": "/patients/{id}", "patient list, filtered": FILTER_SHOWN}
             shown = names.get(name, paths[0])
@@ -164,7 +187,7 @@ async def _run_pages(
                 PageFigures(
                     name,
                     shown,
-                    requests,
+                    count,
                     p50,
                     p95,
                     p99,

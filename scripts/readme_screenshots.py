@@ -4,7 +4,8 @@
 
 Without ``--database-url`` it builds a fresh demo database in a temporary directory first
 (``lupus-msc demo --no-serve``). It signs in as the demo physician, opens the dashboard and
-the page of a patient in follow-up with the most recorded visits, and saves both as PNG.
+the page of a patient in follow-up with the most recorded visits (down to its charts), and saves
+both as PNG.
 """
 
 from __future__ import annotations
@@ -66,7 +67,16 @@ def main() -> None:
                     best, most = href, done
             page.goto(best)
             page.wait_for_timeout(1500)  # let plotly draw
-            page.screenshot(path=str(options.out / "patient-page.png"), full_page=True)
+            charts = page.locator("section, .card").filter(
+                has=page.get_by_role("heading", name="Over time")
+            )
+            box = charts.first.bounding_box()
+            height = int(box["y"] + box["height"] + 16) if box else 2400
+            page.screenshot(
+                path=str(options.out / "patient-page.png"),
+                full_page=True,
+                clip={"x": 0, "y": 0, "width": 1280, "height": height},
+            )
             browser.close()
     print(f"wrote {options.out / 'dashboard.png'} and {options.out / 'patient-page.png'}")
 

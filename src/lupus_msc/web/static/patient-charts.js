@@ -41,6 +41,13 @@
     if (!source || !window.Plotly) return;
     var data = JSON.parse(source.textContent);
     data.figures.forEach(function (figure) { draw(figure, data.infusions); });
+    // A chart drawn while the grid was still settling can be wider than its cell: fit them all
+    // once the layout is final.
+    window.requestAnimationFrame(function () {
+      document.querySelectorAll("[data-drawn]").forEach(function (element) {
+        window.Plotly.Plots.resize(element);
+      });
+    });
   }
 
   if (document.readyState === "loading") {
