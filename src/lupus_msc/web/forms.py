@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import types
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -40,6 +41,26 @@ class FormErrors(Exception):
     @classmethod
     def of(cls, error: ServiceError) -> FormErrors:
         return cls(error.message, dict(error.fields))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a form page shows when its input is refused: a message per field, one for the
+    whole form, and the status to answer with."""
+
+    errors: dict[str, str]
+    message: str
+    status: int
+
+    @classmethod
+    def of(cls, error: FormErrors | ServiceError) -> Refusal:
+        """The refusal to show beside the form; a 401, 403 or 404 is not about the form's
+        content and is raised again, for the error page (or the sign-in) to answer."""
+        if isinstance(error, FormErrors):
+            return cls(error.fields, error.message, 422)
+        if error.status in (401, 403, 404):
+            raise error
+        return cls(dict(error.fields), error.message, error.status)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -27,7 +27,7 @@ from lupus_msc.services.adverse_events import (
 from lupus_msc.services.errors import ServiceError
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.web.deps import DatabaseDep
-from lupus_msc.web.forms import FormErrors, number
+from lupus_msc.web.forms import FormErrors, Refusal, number
 from lupus_msc.web.forms import parse as parse_typed
 from lupus_msc.web.pages.ctcae_help import TERM_NAMES, help_for
 from lupus_msc.web.session import FormDep, WebUser, WebUserDep, require_action
@@ -147,29 +147,17 @@ def record_event(
         with unit_of_work(registry, user.actor) as session:
             event = adverse_events.record(session, user.actor, patient_id, data)
             event_id, grade = event.id, event.grade
-    except FormErrors as error:
+    except (FormErrors, ServiceError) as error:
+        refused = Refusal.of(error)
         return _page(
             request,
             registry,
             user,
             patient_id,
             values=form,
-            errors=error.fields,
-            message=error.message,
-            status=422,
-        )
-    except ServiceError as error:
-        if error.status in (403, 404):
-            raise
-        return _page(
-            request,
-            registry,
-            user,
-            patient_id,
-            values=form,
-            errors=dict(error.fields),
-            message=error.message,
-            status=error.status,
+            errors=refused.errors,
+            message=refused.message,
+            status=refused.status,
         )
     return redirect(f"/adverse-events/{event_id}", flash=f"Adverse event recorded (grade {grade}).")
 

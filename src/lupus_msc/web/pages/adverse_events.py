@@ -18,7 +18,7 @@ from lupus_msc.services.errors import ServiceError
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.store.models import Infusion, Site
 from lupus_msc.web.deps import DatabaseDep
-from lupus_msc.web.forms import FormErrors
+from lupus_msc.web.forms import FormErrors, Refusal
 from lupus_msc.web.forms import parse as parse_typed
 from lupus_msc.web.pages import adverse_event_form
 from lupus_msc.web.pages.adverse_event_form import CHOICES, grade_help, infusion_choices
@@ -177,28 +177,16 @@ def edit_event(
         data = parse_typed(AdverseEventEdit, form)
         with unit_of_work(registry, user.actor) as session:
             adverse_events.edit(session, user.actor, event_id, data)
-    except FormErrors as error:
+    except (FormErrors, ServiceError) as error:
+        refused = Refusal.of(error)
         return _page(
             request,
             registry,
             user,
             event_id,
             values=form,
-            errors=error.fields,
-            message=error.message,
-            status=422,
-        )
-    except ServiceError as error:
-        if error.status in (403, 404):
-            raise
-        return _page(
-            request,
-            registry,
-            user,
-            event_id,
-            values=form,
-            errors=dict(error.fields),
-            message=error.message,
-            status=error.status,
+            errors=refused.errors,
+            message=refused.message,
+            status=refused.status,
         )
     return redirect(f"/adverse-events/{event_id}", flash="Adverse event updated.")

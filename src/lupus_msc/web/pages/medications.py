@@ -18,7 +18,7 @@ from lupus_msc.services.medications import MedicationEdit, MedicationIn, Medicat
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.services.visit_prednisone import DoseUnit, Frequency, Route
 from lupus_msc.web.deps import DatabaseDep
-from lupus_msc.web.forms import FormErrors, kinds, number
+from lupus_msc.web.forms import FormErrors, Refusal, kinds, number
 from lupus_msc.web.forms import parse as parse_typed
 from lupus_msc.web.session import FormDep, WebUser, WebUserDep, require_action
 from lupus_msc.web.templating import redirect, render
@@ -122,29 +122,17 @@ def add_medication(
         with unit_of_work(registry, user.actor) as session:
             added = medications.record(session, user.actor, patient_id, data)
             equivalent = added.prednisone_mg_day
-    except FormErrors as error:
+    except (FormErrors, ServiceError) as error:
+        refused = Refusal.of(error)
         return _page(
             request,
             registry,
             user,
             patient_id,
             values=form,
-            errors=error.fields,
-            message=error.message,
-            status=422,
-        )
-    except ServiceError as error:
-        if error.status in (403, 404):
-            raise
-        return _page(
-            request,
-            registry,
-            user,
-            patient_id,
-            values=form,
-            errors=dict(error.fields),
-            message=error.message,
-            status=error.status,
+            errors=refused.errors,
+            message=refused.message,
+            status=refused.status,
         )
     flash = f"{data.drug} added."
     if equivalent is not None:
