@@ -15,10 +15,12 @@ Admins count every site; everyone else the sites they are members of (``access``
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, case, func, select
@@ -27,7 +29,9 @@ from sqlalchemy.orm import Session
 from lupus_msc.cells.lot_state import TERMINAL as LOT_TERMINAL
 from lupus_msc.cells.lot_state import LotState
 from lupus_msc.services.access import Action, Actor, require
+from lupus_msc.services.fields import now
 from lupus_msc.services.screening import Decision
+from lupus_msc.store.database import Database
 from lupus_msc.store.models import (
     AdverseEvent,
     AuditHead,
@@ -38,6 +42,8 @@ from lupus_msc.store.models import (
     Screening,
 )
 from lupus_msc.store.models import Visit as VisitRow
+
+LOG = logging.getLogger(__name__)
 
 EXPIRY_HORIZON_DAYS = 30
 """A lot "expires soon" within 30 days (issue 6)."""
@@ -248,39 +254,104 @@ def pending_visits(kind: str, today: dt.date) -> ColumnElement[bool]:
     return Patient.state.in_(FOLLOWED) & visit
 
 
-class FigureCache:
-    """Dashboard figures kept while the registry is unchanged.
+@dataclass(frozen=True)
+class Snapshot:
+    """Dashboard figures as computed at one state of the registry."""
 
-    Every write to the registry moves the audit chain's head (``store/audit.py``: one transaction,
-    one head), so the head's sequence number names a state of the registry. Figures computed
-    after reading head N are exact until the next write moves it; a request that finds the
-    head moved computes them anew. The head is read first, so cached figures are never older
-    than the head they are filed under. Kept per application process, for ``SIZE`` scopes
-    (sites, parts shown, day).
+    head: int
+    """The audit chain's head when they were computed: every write moves it."""
+    figures: dict[str, Any]
+    as_of: dt.datetime
+    seconds: float
+    """How long computing them took."""
+    stale: bool = False
+    """True when the registry has changed since, and newer figures are being computed."""
+
+
+FigureMaker = Callable[[Session], dict[str, Any]]
+
+
+class FigureCache:
+    """Dashboard figures kept while the registry is unchanged, per scope (sites, parts, day).
+
+    Every write to the registry moves the audit chain's head (``store/audit.py``: one
+    transaction, one head), so the head's sequence number names a state of the registry:
+    figures computed after reading head N are exact until the next write. A request that finds
+    the head moved gets new figures, computed at once — unless the last computation of its
+    scope took ``SLOW`` seconds or more (a registry of many thousands of patients): then it gets
+    the previous figures, marked stale with their time, while one background computation per
+    scope brings them up to date (docs/performance.md, the dashboard). Kept per application
+    process, for ``SIZE`` scopes.
     """
 
     SIZE = 256
+    SLOW = 0.25
 
-    def __init__(self) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._latest: OrderedDict[tuple[Any, ...], Snapshot] = OrderedDict()
+        self._refreshing: set[tuple[Any, ...]] = set()
         self._lock = threading.Lock()
 
-    def figures(
-        self, session: Session, scope: tuple[Any, ...], compute: Callable[[], dict[str, Any]]
-    ) -> dict[str, Any]:
-        key = (session.scalar(select(AuditHead.seq).where(AuditHead.id == 1)), *scope)
+    def figures(self, session: Session, scope: tuple[Any, ...], make: FigureMaker) -> Snapshot:
+        head = _head(session)
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        computed = compute()
+            known = self._latest.get(scope)
+            if known is not None:
+                self._latest.move_to_end(scope)
+        if known is not None and known.head == head:
+            return known
+        if known is not None and known.seconds >= self.SLOW:
+            self._refresh_in_background(scope, make)
+            return replace(known, stale=True)
+        return self._compute(session, scope, head, make)
+
+    def _compute(
+        self, session: Session, scope: tuple[Any, ...], head: int, make: FigureMaker
+    ) -> Snapshot:
+        started = time.perf_counter()
+        figures = make(session)
+        snapshot = Snapshot(head, figures, now(), time.perf_counter() - started)
         with self._lock:
-            self._entries[key] = computed
-            while len(self._entries) > self.SIZE:
-                self._entries.popitem(last=False)
-        return computed
+            known = self._latest.get(scope)
+            if known is None or known.head <= head:
+                self._latest[scope] = snapshot
+            while len(self._latest) > self.SIZE:
+                self._latest.popitem(last=False)
+        return snapshot
+
+    def _refresh_in_background(self, scope: tuple[Any, ...], make: FigureMaker) -> None:
+        with self._lock:
+            if scope in self._refreshing:
+                return
+            self._refreshing.add(scope)
+
+        def refresh() -> None:
+            try:
+                with self._database.sessions() as session:
+                    self._compute(session, scope, _head(session), make)
+            except Exception:
+                LOG.exception("dashboard figures could not be refreshed")
+            finally:
+                with self._lock:
+                    self._refreshing.discard(scope)
+
+        threading.Thread(target=refresh, name="dashboard-figures", daemon=True).start()
+
+    def wait(self, timeout: float = 30) -> None:
+        """Until no background computation runs (for tests and benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._refreshing:
+                    return
+            time.sleep(0.01)
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self._latest.clear()
+
+
+def _head(session: Session) -> int:
+    head: int | None = session.scalar(select(AuditHead.seq).where(AuditHead.id == 1))
+    return head or 0

@@ -64,7 +64,7 @@ def figure_cache(request: Request) -> FigureCache:
     """The application's cache of dashboard figures (one per app, so one per database)."""
     cache: FigureCache | None = getattr(request.app.state, "dashboard_figures", None)
     if cache is None:
-        cache = request.app.state.dashboard_figures = FigureCache()
+        cache = request.app.state.dashboard_figures = FigureCache(request.app.state.database)
     return cache
 
 
@@ -74,12 +74,14 @@ def dashboard_page(request: Request, registry: DatabaseDep, user: WebUserDep) ->
     actor, day = user.actor, today()
     scope = (actor.all_sites, actor.site_ids, tuple(parts), day)
     with registry.sessions() as session:
-        figures = figure_cache(request).figures(
-            session, scope, lambda: _figures(session, actor, parts, day)
+        snapshot = figure_cache(request).figures(
+            session, scope, lambda reading: _figures(reading, actor, parts, day)
         )
     context = {
         "parts": parts,
-        "figures": figures,
+        "figures": snapshot.figures,
+        "as_of": snapshot.as_of,
+        "stale": snapshot.stale,
         "states": list(PatientState),
         "scope": "all sites" if user.actor.all_sites else "your sites",
     }
