@@ -4,6 +4,7 @@ never stale: every write moves the audit head, and the next request computes the
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import closing
 
 from sqlalchemy.orm import Session
@@ -62,7 +63,14 @@ def test_slow_figures_are_served_stale_while_newer_ones_are_computed(api: Api) -
     stale, and one background computation; the next request after it gets the new figures."""
     cache = FigureCache(api.registry.database)
     cache.SLOW = 0  # every computation counts as slow
-    calls, make = counting()
+    calls, count = counting()
+    background = threading.Event()
+
+    def make(session: Session) -> dict[str, int]:
+        if calls:  # the background computation waits until the test has asked twice
+            assert background.wait(10)
+        return count(session)
+
     with api.registry.database.sessions() as session:
         first = cache.figures(session, ("scope",), make)
     register(api)
@@ -70,6 +78,7 @@ def test_slow_figures_are_served_stale_while_newer_ones_are_computed(api: Api) -
         stale = cache.figures(session, ("scope",), make)
         stale_again = cache.figures(session, ("scope",), make)
     assert stale.stale and stale.figures == first.figures and stale_again.stale
+    background.set()
     cache.wait()
     assert len(calls) == 2  # one background computation for both stale answers
     with api.registry.database.sessions() as session:

@@ -328,7 +328,7 @@ class FigureCache:
 
         def refresh() -> None:
             try:
-                with self._database.sessions() as session:
+                with self._database.reads() as session:
                     self._compute(session, scope, _head(session), make)
             except Exception:
                 LOG.exception("dashboard figures could not be refreshed")

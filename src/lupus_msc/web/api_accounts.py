@@ -49,7 +49,7 @@ def create_token(data: TokenRequest, registry: DatabaseDep) -> TokenOut:
 @router.get("/me", response_model=UserOut)
 def me(actor: ActorDep, registry: DatabaseDep) -> UserOut:
     """The user behind the token: role, sites and qualifications."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         user = session.get(User, actor.user_id)
         assert user is not None  # noqa: S101 - the token resolved to this user a moment ago
         return accounts.user_view(user)
@@ -58,7 +58,7 @@ def me(actor: ActorDep, registry: DatabaseDep) -> UserOut:
 @router.get("/sites", response_model=list[SiteOut])
 def list_sites(actor: ActorDep, registry: DatabaseDep) -> list[SiteOut]:
     """The sites the user belongs to (every site for an admin)."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return [SiteOut.model_validate(site) for site in accounts.sites(session, actor)]
 
 
@@ -72,7 +72,7 @@ def create_site(data: SiteIn, actor: ActorDep, registry: DatabaseDep) -> SiteOut
 @router.get("/users", response_model=list[UserOut])
 def list_users(actor: ActorDep, registry: DatabaseDep) -> list[UserOut]:
     """Every user with roles, sites and qualifications (admin)."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return [accounts.user_view(user) for user in accounts.users(session, actor)]
 
 
@@ -95,7 +95,7 @@ def add_qualification(
 @router.get("/protocols", response_model=list[ProtocolOut])
 def list_protocols(actor: ActorDep, registry: DatabaseDep) -> list[ProtocolOut]:
     """The protocol versions loaded, oldest first."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return [ProtocolOut.model_validate(v) for v in protocols.listing(session)]
 
 

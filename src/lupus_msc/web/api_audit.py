@@ -22,7 +22,7 @@ def audit_page(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     """Audit events with ``seq`` greater than ``after``, oldest first (admins only)."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         rows = audit_trail.page(session, actor, after=after, limit=limit)
         return [AuditEventOut.model_validate(row) for row in rows]
 
@@ -30,7 +30,7 @@ def audit_page(
 @router.get("/audit/verify", response_model=ChainOut)
 def audit_verify(actor: ActorDep, registry: DatabaseDep) -> ChainOut:
     """Walk the hash chain and report the first broken row, if any."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return audit_trail.verify(session, actor)
 
 
@@ -39,6 +39,6 @@ def patient_audit(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[AuditEventOut]:
     """Every audit event about the patient's record and what hangs from it (monitors, admins)."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         rows = audit_trail.for_patient(session, actor, patient_id)
         return [AuditEventOut.model_validate(row) for row in rows]

@@ -22,14 +22,14 @@ router = APIRouter(prefix="/api/v1", tags=["follow-up"])
 def list_visits(patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> list[VisitOut]:
     """The patient's follow-up schedule, each visit with its status today (done, due, overdue,
     upcoming, out-of-window)."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = visits.for_patient(session, actor, patient_id)
         return [visits.view(session, visit) for visit in found]
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut)
 def read_visit(visit_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> VisitOut:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return visits.view(session, visits.get(session, actor, visit_id))
 
 
@@ -56,7 +56,7 @@ def sign_visit(
 def list_medications(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[MedicationOut]:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = medications.for_patient(session, actor, patient_id)
         return [MedicationOut.model_validate(item) for item in found]
 
@@ -78,7 +78,7 @@ def record_medication(
 def read_medication(
     medication_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> MedicationOut:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return MedicationOut.model_validate(medications.get(session, actor, medication_id))
 
 
@@ -96,7 +96,7 @@ def edit_medication(
 def list_adverse_events(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[AdverseEventOut]:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = adverse_events.for_patient(session, actor, patient_id)
         return [adverse_events.view(event) for event in found]
 
@@ -118,7 +118,7 @@ def record_adverse_event(
 def read_adverse_event(
     event_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> AdverseEventOut:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return adverse_events.view(adverse_events.get(session, actor, event_id))
 
 

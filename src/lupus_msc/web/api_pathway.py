@@ -31,7 +31,7 @@ def list_screenings(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[ScreeningOut]:
     """The patient's screenings, oldest first, with each rule's result."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = screening.for_patient(session, actor, patient_id)
         return [ScreeningOut.model_validate(item) for item in found]
 
@@ -59,7 +59,7 @@ def list_consents(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[ConsentOut]:
     """The patient's consents, withdrawn ones included."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return [
             ConsentOut.model_validate(c) for c in consent.for_patient(session, actor, patient_id)
         ]
@@ -105,6 +105,6 @@ def list_infusions(
     patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[InfusionOut]:
     """The patient's infusions with dose, lots and staff."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = infusions.for_patient(session, actor, patient_id)
         return [infusions.view(session, infusion) for infusion in found]

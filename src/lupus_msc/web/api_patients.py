@@ -27,7 +27,7 @@ def list_patients(
     offset: Offset = 0,
 ) -> list[PatientOut]:
     """Patients of the actor's sites, by study code, a page at a time."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = patients.listing(session, actor, site_id=site_id, limit=limit, offset=offset)
         return [patients.view(actor, patient) for patient in found]
 
@@ -42,7 +42,7 @@ def register_patient(data: PatientIn, actor: ActorDep, registry: DatabaseDep) ->
 @router.get("/{patient_id}", response_model=PatientOut)
 def read_patient(patient_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> PatientOut:
     """One patient (de-identified for roles without access to identity)."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return patients.view(actor, patients.get(session, actor, patient_id))
 
 

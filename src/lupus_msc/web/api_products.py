@@ -39,7 +39,7 @@ def list_donors(
     offset: Offset = 0,
 ) -> list[DonorOut]:
     """Donors of the actor's sites, by code, a page at a time."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = donors.list_donors(session, actor, site_id=site_id, limit=limit, offset=offset)
         return [donors.donor_view(donor) for donor in found]
 
@@ -54,7 +54,7 @@ def create_donor(data: DonorIn, actor: ActorDep, registry: DatabaseDep) -> Donor
 
 @router.get("/donors/{donor_id}", response_model=DonorOut)
 def read_donor(donor_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> DonorOut:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return donors.donor_view(donors.get_donor(session, actor, donor_id))
 
 
@@ -69,7 +69,7 @@ def record_donor_tests(
 
 @router.get("/donors/{donor_id}/harvests", response_model=list[HarvestOut])
 def list_harvests(donor_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> list[HarvestOut]:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = donors.list_harvests(session, actor, donor_id)
         return [HarvestOut.model_validate(harvest) for harvest in found]
 
@@ -85,7 +85,7 @@ def record_harvest(
 
 @router.get("/harvests/{harvest_id}", response_model=HarvestOut)
 def read_harvest(harvest_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> HarvestOut:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return HarvestOut.model_validate(donors.get_harvest(session, actor, harvest_id))
 
 
@@ -99,7 +99,7 @@ def list_lots(
     offset: Offset = 0,
 ) -> list[LotOut]:
     """Lots of the actor's sites by code, optionally only those in one state."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = lots.list_lots(
             session, actor, state=state, site_id=site_id, limit=limit, offset=offset
         )
@@ -120,13 +120,13 @@ def read_lot_by_code(
     registry: DatabaseDep,
 ) -> LotOut:
     """The lot under its chain-of-identity code; a mistyped code (check character) is a 422."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return products.view(products.get_lot_by_code(session, actor, code))
 
 
 @router.get("/lots/{lot_id}", response_model=LotOut)
 def read_lot(lot_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> LotOut:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return products.view(products.get_lot(session, actor, lot_id))
 
 
@@ -135,7 +135,7 @@ def list_release_tests(
     lot_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep
 ) -> list[ReleaseTestOut]:
     """Every release test of the lot, superseded ones included."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return [release.test_view(test) for test in release.list_tests(session, actor, lot_id)]
 
 
@@ -151,13 +151,13 @@ def record_release_test(
 @router.get("/lots/{lot_id}/release-evaluation", response_model=EvaluationOut)
 def evaluate_lot(lot_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> EvaluationOut:
     """The isct-release result over the lot's current tests: what fails, what is missing."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return release.evaluate(session, actor, lot_id)
 
 
 @router.get("/lots/{lot_id}/release-decisions", response_model=list[DecisionOut])
 def list_decisions(lot_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> list[DecisionOut]:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = release.decisions(session, actor, lot_id)
         return [DecisionOut.model_validate(decision) for decision in found]
 
@@ -183,7 +183,7 @@ def allocate_lot(
 @router.get("/lots/{lot_id}/custody", response_model=list[CustodyOut])
 def custody_chain(lot_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep) -> list[CustodyOut]:
     """The chain of custody in the order it happened."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return [CustodyOut.model_validate(event) for event in custody.chain(session, actor, lot_id)]
 
 

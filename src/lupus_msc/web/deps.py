@@ -30,7 +30,7 @@ def current_actor(
     """The user behind the request's bearer token (401 without a valid one)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send an API token: Authorization: Bearer <token>")
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return accounts.actor_for_token(session, credentials.credentials)
 
 

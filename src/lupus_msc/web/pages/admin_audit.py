@@ -57,7 +57,7 @@ def _page(
         chosen = parse(AuditFilter, values)
     except FormErrors as error:
         chosen, errors, message = AuditFilter(), error.fields, error.message
-    with registry.sessions() as session:
+    with registry.reads() as session:
         rows = audit_trail.browse(session, user.actor, chosen, before=before, limit=PAGE_SIZE + 1)
         people = {row.id: row for row in session.scalars(select(User).order_by(User.full_name))}
     more = len(rows) > PAGE_SIZE
@@ -97,6 +97,6 @@ def verify_chain(
 ) -> HTMLResponse:
     """Walk the whole hash chain (every row's link and hash, and the head)."""
     _require_admin(user)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         chain = audit_trail.verify(session, user.actor)
     return _page(request, registry, user, _filters(request), chain=chain)

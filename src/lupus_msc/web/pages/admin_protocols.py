@@ -78,7 +78,7 @@ def summary(protocol: Protocol) -> dict[str, Any]:
 @router.get("/admin/protocols", response_class=HTMLResponse)
 def protocols_page(request: Request, registry: DatabaseDep, user: WebUserDep) -> HTMLResponse:
     require_action(user, Action.MANAGE_PROTOCOLS)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         versions = protocols.listing(session)
         query = select(Patient.protocol_version_id, func.count()).group_by(
             Patient.protocol_version_id
@@ -93,7 +93,7 @@ def protocol_page(
     request: Request, registry: DatabaseDep, user: WebUserDep, version_id: uuid.UUID
 ) -> HTMLResponse:
     require_action(user, Action.MANAGE_PROTOCOLS)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         version = protocols.get(session, version_id)
         context = {"version": version, "summary": summary(protocols.definition(version))}
         return render(request, "admin/protocol.html", context, user=user)

@@ -32,7 +32,7 @@ def _page(
     message: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         sites = accounts.sites(session, user.actor)
         query = select(Membership.site_id, func.count()).group_by(Membership.site_id)
         members = {site_id: count for site_id, count in session.execute(query)}

@@ -54,7 +54,7 @@ def _row(user: User, codes: dict[uuid.UUID, str]) -> dict[str, Any]:
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, registry: DatabaseDep, user: WebUserDep) -> HTMLResponse:
     require_action(user, Action.MANAGE_USERS)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         codes = {uuid.UUID(site["id"]): site["code"] for site in _sites(session, user)}
         rows = [_row(found, codes) for found in accounts.users(session, user.actor)]
     return render(request, "admin/users.html", {"rows": rows}, user=user)
@@ -70,7 +70,7 @@ def _new_form(
     message: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         sites = _sites(session, user)
     context = {
         "values": values,
@@ -139,7 +139,7 @@ def _user_page(
     values: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = accounts.get_user(session, user.actor, user_id)
         sites = _sites(session, user)
         codes = {uuid.UUID(site["id"]): site["code"] for site in sites}

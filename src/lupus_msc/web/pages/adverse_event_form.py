@@ -101,7 +101,7 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     require_action(user, Action.RECORD_ADVERSE_EVENT)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         patient = patients.view(user.actor, patients.get(session, user.actor, patient_id))
         infused = infusion_choices(session, user, patient_id)
     context = {
@@ -172,6 +172,6 @@ def preview_grade(
 ) -> HTMLResponse:
     """The grade help of the form as typed (a fragment for ``data-preview``)."""
     require_action(user, Action.RECORD_ADVERSE_EVENT)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         patients.get(session, user.actor, patient_id)
     return render(request, "adverse_events/grade_help.html", {"help": grade_help(form)}, user=user)

@@ -53,7 +53,7 @@ def event_list(
     """Every event the user's sites hold, newest first, with the filters of the query."""
     require_action(user, Action.READ_IDENTITY)
     patient = _uuid(patient_id)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         sites = [
             row
             for row in session.scalars(select(Site).order_by(Site.code))
@@ -129,7 +129,7 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     require_action(user, Action.READ_IDENTITY)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         event = adverse_events.get(session, user.actor, event_id)
         patient = patients.view(user.actor, patients.get(session, user.actor, event.patient_id))
         out = adverse_events.view(event)

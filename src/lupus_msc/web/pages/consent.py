@@ -33,7 +33,7 @@ def _page(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         patient = patients.get(session, user.actor, patient_id)
         history = consent.for_patient(session, user.actor, patient.id)
         recorders = {c.recorded_by_id for c in history}

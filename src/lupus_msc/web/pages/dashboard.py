@@ -73,7 +73,7 @@ def dashboard_page(request: Request, registry: DatabaseDep, user: WebUserDep) ->
     parts = parts_for(user.actor)
     actor, day = user.actor, today()
     scope = (actor.all_sites, actor.site_ids, tuple(parts), day)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         snapshot = figure_cache(request).figures(
             session, scope, lambda reading: _figures(reading, actor, parts, day)
         )

@@ -94,7 +94,7 @@ def dose_of(
 
 
 def load_plan(registry: Database, user: WebUser, patient_id: uuid.UUID) -> Plan:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         return infusion_plan.plan(session, user.actor, patient_id, at=now())
 
 

@@ -32,7 +32,7 @@ def infusion(
     request: Request, infusion_id: uuid.UUID, registry: DatabaseDep, user: WebUserDep
 ) -> HTMLResponse:
     require_action(user, Action.READ_PATIENTS)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         shown = infusion_detail.detail(session, user.actor, infusion_id)
     context = {"detail": shown, "item": shown.infusion, "vitals": VITALS, "cells": cells_text}
     return render(request, "infusions/view.html", context, user=user)

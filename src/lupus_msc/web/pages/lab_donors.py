@@ -57,7 +57,7 @@ def _tests_from(form: dict[str, Any]) -> dict[str, str]:
 @router.get("/lab/donors", response_class=HTMLResponse)
 def donors_page(request: Request, registry: DatabaseDep, user: WebUserDep) -> HTMLResponse:
     require_action(user, Action.READ_PRODUCTS)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = donors.list_donors(session, user.actor, site_id=None, limit=500, offset=0)
         rows = [donors.donor_view(donor) for donor in found]
         codes = site_codes(session, user)
@@ -80,7 +80,7 @@ def _new_form(
     message: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         context = {
             "values": values,
             "errors": errors or {},
@@ -98,7 +98,7 @@ def _new_form(
 @router.get("/lab/donors/new", response_class=HTMLResponse)
 def new_donor_form(request: Request, registry: DatabaseDep, user: WebUserDep) -> HTMLResponse:
     require_action(user, Action.WRITE_PRODUCTS)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         sites = sites_of(session, user)
     values = {"site_id": sites[0][0]} if len(sites) == 1 else {}
     return _new_form(request, registry, user, values)
@@ -135,7 +135,7 @@ def _donor_page(
     status: int = 200,
 ) -> HTMLResponse:
     """The donor with tests and harvests; ``form`` names the form a refusal belongs to."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         donor: Donor = donors.get_donor(session, user.actor, donor_id)
         context = {
             "donor": donors.donor_view(donor),

@@ -43,7 +43,7 @@ def label(
     request: Request, lot_id: uuid.UUID, registry: DatabaseDep, user: WebUserDep
 ) -> HTMLResponse:
     require_action(user, Action.READ_PRODUCTS)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         lot = products.get_lot(session, user.actor, lot_id)
         donor = products.donor_of(session, lot)
     tissue = TISSUE_NAMES[donor.tissue_source]

@@ -71,7 +71,7 @@ def lots_page(
     soon = expiring.lower() in TRUE
     past = expired.lower() in TRUE
     chosen = _filters(state, site_id, soon, past)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = lots.list_lots(session, user.actor, limit=500, offset=0, **chosen)
         context = {
             "lots": found,
@@ -112,7 +112,7 @@ def _new_form(
     message: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         harvests = _harvests(session, user)
     context = {"values": values, "errors": errors or {}, "message": message, "harvests": harvests}
     return render(request, "lab/lot_new.html", context, user=user, status=status)
@@ -158,7 +158,7 @@ def lot_page(
     status: int = 200,
 ) -> HTMLResponse:
     """The lot page; after a refusal, ``form`` names the form whose fields show the errors."""
-    with registry.sessions() as session:
+    with registry.reads() as session:
         context = lot_context(session, user, lot_id)
     context.update(
         form=form, values=values or {}, errors=errors or {}, message=message, now=_now_local()

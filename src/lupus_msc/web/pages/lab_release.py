@@ -50,7 +50,7 @@ def _page(
     message: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         lot = products.get_lot(session, user.actor, lot_id)
         context = {
             "lot": lot,

@@ -51,7 +51,7 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     require_action(user, Action.READ_IDENTITY)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         patient = patients.view(user.actor, patients.get(session, user.actor, patient_id))
         found = medications.for_patient(session, user.actor, patient_id)
         listed = [MedicationOut.model_validate(item) for item in found]
@@ -154,7 +154,7 @@ def preview_medication(
 ) -> HTMLResponse:
     """The live prednisone equivalent of the medication being typed (a fragment)."""
     require_action(user, Action.RECORD_MEDICATION)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         patients.get(session, user.actor, patient_id)
     return render(request, "medications/preview.html", {"preview": _preview(form)}, user=user)
 
@@ -169,7 +169,7 @@ def stop_medication(
 ) -> Response:
     """Stop a running medication on the date given (the record stays)."""
     require_action(user, Action.RECORD_MEDICATION)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         patient_id = medications.get(session, user.actor, medication_id).patient_id
     try:
         data = parse_typed(MedicationEdit, {"stopped_on": form.get("stopped_on", "")})

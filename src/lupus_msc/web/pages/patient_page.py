@@ -59,7 +59,7 @@ def page(
 ) -> HTMLResponse:
     """The patient page (also shown again, with the refusal, after a refused move)."""
     require_action(user, Action.READ_PATIENTS)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         course = course_service.load(session, user.actor, patient_id)
     return render(
         request,

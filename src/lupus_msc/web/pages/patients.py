@@ -99,7 +99,7 @@ def patient_list(
         "reached": reached,
         "visits": visits,
     }
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = patients.listing(
             session,
             user.actor,
@@ -154,7 +154,7 @@ def _register_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         sites = patients.sites_for(session, user.actor)
         versions = protocol_options(session)
     return render(
@@ -207,7 +207,7 @@ def register(request: Request, user: WebUserDep, registry: DatabaseDep, form: Fo
 
 
 def _current_values(registry: Any, user: WebUser, patient_id: uuid.UUID) -> dict[str, Any]:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         patient = patients.view(user.actor, patients.get(session, user.actor, patient_id))
     values = {name: getattr(patient, name) for name in EDITABLE}
     values["sex"] = patient.sex.value

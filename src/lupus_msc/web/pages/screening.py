@@ -37,7 +37,7 @@ def _preview(
     unread: dict[str, str] = {}
     kinds = other_kinds(found.protocol)
     data = screening_input.read(values, other_kinds=kinds, lenient=True, errors=unread)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         preview = screening.preview(session, user.actor, found.patient.id, data)
     return {"preview": preview, "unread": unread}
 
@@ -52,7 +52,7 @@ def _page(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = load(session, user, patient_id)
     can_record = found.can_record(user)
     if values is None:
@@ -96,7 +96,7 @@ def record_screening(
     if form.get("intent") == "check":
         return _page(request, registry, user, patient_id, values=form)
     try:
-        with registry.sessions() as session:
+        with registry.reads() as session:
             protocol = load(session, user, patient_id).protocol
         data = screening_input.read(form, other_kinds=other_kinds(protocol))
         with unit_of_work(registry, user.actor) as session:
@@ -127,7 +127,7 @@ def preview_screening(
 ) -> HTMLResponse:
     """The live check as an HTML fragment (``data-preview`` in static/app.js)."""
     require_action(user, Action.RECORD_SCREENING)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         found = load(session, user, patient_id)
     context: dict[str, Any]
     try:
@@ -149,7 +149,7 @@ def decide_eligibility(
     patient to eligible or screen-failed."""
     require_action(user, Action.SIGN_ELIGIBILITY)
     try:
-        with registry.sessions() as session:
+        with registry.reads() as session:
             latest = load(session, user, patient_id).latest
         if latest is None or str(latest.id) != form.get("screening_id"):
             raise FormErrors(

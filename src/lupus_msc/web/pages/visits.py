@@ -72,7 +72,7 @@ def _page(
 ) -> HTMLResponse:
     """The visit page: the form with the posted ``form`` (or the stored record), its preview."""
     require_action(user, Action.READ_IDENTITY)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         visit = visits.get(session, user.actor, visit_id)
         out = visits.view(session, visit)
         patient = patients.view(user.actor, patients.get(session, user.actor, visit.patient_id))
@@ -184,7 +184,7 @@ def preview_visit(
 ) -> HTMLResponse:
     """The live scores of the form as typed (a fragment for ``data-preview``)."""
     require_action(user, Action.RECORD_VISIT)
-    with registry.sessions() as session:
+    with registry.reads() as session:
         visit = visits.get(session, user.actor, visit_id)
         context = _preview(session, user, visit, form)
     return render(request, "visits/preview.html", context, user=user)
