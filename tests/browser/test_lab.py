@@ -46,6 +46,7 @@ def _accessible(page: Page) -> None:
 def _record_donor_and_harvest(site: Site, page: Page) -> None:
     page.goto("/lab/donors")
     page.get_by_role("link", name="Record a donor").click()
+    page.wait_for_url("**/lab/donors/new")
     _accessible(page)
     page.get_by_label("Donor", exact=True).select_option("allogeneic")
     page.get_by_label("Tissue source").select_option("umbilical-cord")
@@ -75,6 +76,7 @@ def _record_donor_and_harvest(site: Site, page: Page) -> None:
 
 def _make_lot(site: Site, page: Page) -> str:
     page.get_by_role("link", name="Make a lot from the harvest of 2025-06-01").click()
+    page.wait_for_url("**/lab/lots/new**")
     _accessible(page)
     page.get_by_label("Passage").fill("3")
     page.get_by_label("Total cells in the lot").fill("1.2e8")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -89,7 +90,10 @@ def test_the_app_serves_a_cloned_patient_page(
             assert (await client.post("/sign-in", data=login)).status_code == 303
             return await client.get(f"/patients/{clone.id}")
 
-    page = asyncio.run(fetch())
+    # In a thread of its own: a browser test in the same worker leaves Playwright's event loop
+    # running in this one, where asyncio.run() refuses to start another.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        page = pool.submit(asyncio.run, fetch()).result()
     app.state.database.dispose()
     assert page.status_code == 200
     assert clone.study_code in page.text
