@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import web_client
 from tests.browser_fixtures import Site
 from tests.pathway_helpers import (
     allocate,
@@ -37,29 +38,17 @@ def listed(response: Any) -> list[Any]:
     return body
 
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
 def _ago(minutes: int) -> str:
     return (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)).isoformat()
 
 
 def signed_in(site: Site, persona: str) -> closing[httpx.Client]:
     """A client with ``persona``'s session cookie, signed in through the sign-in form."""
-    client = httpx.Client(base_url=site.base_url, timeout=30)
-    form = client.get("/sign-in")
-    nonce = re.search(r'name="sign_in_nonce" value="([^"]+)"', form.text)
-    assert nonce is not None
-    body = {"login": f"{persona}@example.org", "password": PASSWORD, "next": "/"}
-    answer = client.post("/sign-in", data={**body, "sign_in_nonce": nonce.group(1)})
-    assert answer.status_code == 303, answer.text
-    return closing(client)
+    return closing(web_client.signed_in(site.base_url, f"{persona}@example.org"))
 
 
 def csrf_of(client: httpx.Client) -> str:
-    found = CSRF.search(client.get("/account/password").text)
-    assert found is not None
-    return found.group(1)
+    return web_client.csrf_of(client, "/account/password")
 
 
 @pytest.fixture(scope="module")

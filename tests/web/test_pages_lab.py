@@ -4,13 +4,13 @@ and a refused form changes nothing (STYLE habits 5 and 6)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests import web_client
 from tests.pathway_helpers import RELEASE_RESULTS, enrolled_patient, ok, quarantined_lot
 from tests.registry_fixtures import PASSWORD, Api
 
@@ -19,24 +19,8 @@ Json = dict[str, Any]
 
 def signed_in(api: Api, persona: str) -> httpx.Client:
     """A browser-like client signed in through the sign-in form, with ``csrf`` set."""
-    client = httpx.Client(base_url=api.base_url, timeout=30)
-    form = client.get("/sign-in")
-    nonce = re.search(r'name="sign_in_nonce" value="([^"]+)"', form.text)
-    assert nonce is not None
-    answer = client.post(
-        "/sign-in",
-        data={
-            "login": f"{persona}@example.org",
-            "password": PASSWORD,
-            "sign_in_nonce": nonce.group(1),
-            "next": "/",
-        },
-    )
-    assert answer.status_code == 303, answer.text
-    page = client.get("/lab/lots")
-    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page.text)
-    assert token is not None
-    client.headers["x-test-csrf"] = token.group(1)
+    client = web_client.signed_in(api.base_url, f"{persona}@example.org")
+    client.headers["x-test-csrf"] = web_client.csrf_of(client, "/lab/lots")
     return client
 
 

@@ -3,7 +3,6 @@ the identity a role may not see."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
@@ -12,36 +11,19 @@ import pytest
 from lupus_msc.services import patients
 from lupus_msc.services.access import Actor
 from lupus_msc.store.models import PatientState, User
+from tests import web_client
 from tests.browser_fixtures import Site
 from tests.pathway_helpers import move, register
-from tests.registry_fixtures import PASSWORD, Api
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+from tests.registry_fixtures import Api
 
 
 def signed_in(site: Site, persona: str) -> httpx.Client:
     """An httpx client with the persona's session cookie (signed in through the form)."""
-    client = httpx.Client(base_url=site.base_url, follow_redirects=False, timeout=30)
-    form = client.get("/sign-in")
-    nonce = re.search(r'name="sign_in_nonce" value="([^"]+)"', form.text)
-    assert nonce is not None
-    answer = client.post(
-        "/sign-in",
-        data={
-            "login": f"{persona}@example.org",
-            "password": PASSWORD,
-            "sign_in_nonce": nonce.group(1),
-            "next": "/",
-        },
-    )
-    assert answer.status_code == 303, answer.text
-    return client
+    return web_client.signed_in(site.base_url, f"{persona}@example.org")
 
 
 def csrf_of(client: httpx.Client) -> str:
-    found = CSRF.search(client.get("/account/password").text)
-    assert found is not None
-    return found.group(1)
+    return web_client.csrf_of(client, "/account/password")
 
 
 @pytest.fixture(scope="module")
