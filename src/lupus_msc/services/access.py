@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from lupus_msc.services.errors import Forbidden, NotFound
-from lupus_msc.store.models import QualificationKind, Role, User
+from lupus_msc.store.models import Patient, QualificationKind, Role, User
 
 
 class Action(StrEnum):
@@ -154,6 +154,19 @@ def fetch(
     if not actor.sees_site(site_id):
         raise NotFound(f"no {model.__name__.lower()} {record_id}")
     return record
+
+
+def fetch_patient_record(session: Session, actor: Actor, model: type[T], record_id: uuid.UUID) -> T:
+    """A record kept for a patient (it has ``patient_id``): found if the actor sees the
+    patient's site, NotFound otherwise."""
+
+    def patient_site(record: Any) -> uuid.UUID:
+        patient = session.get(Patient, record.patient_id)
+        if patient is None:  # the foreign key makes this impossible; never reveal a record
+            raise NotFound(f"no {model.__name__.lower()} {record_id}")
+        return patient.site_id
+
+    return fetch(session, actor, model, record_id, site=patient_site)
 
 
 def roles_markdown() -> str:

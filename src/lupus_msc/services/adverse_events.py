@@ -37,7 +37,7 @@ from lupus_msc.clinical import ctcae
 from lupus_msc.clinical.common import Num
 from lupus_msc.scoring.registry import get_instrument
 from lupus_msc.services import patients
-from lupus_msc.services.access import Action, Actor, fetch, require
+from lupus_msc.services.access import Action, Actor, fetch_patient_record, require
 from lupus_msc.services.errors import Invalid, invalid
 from lupus_msc.services.fields import Digits, In, NumberOut, Out, Reason, Text, today
 from lupus_msc.services.unit import give_reason
@@ -313,15 +313,9 @@ def record(
     return event
 
 
-def _site(session: Session, event: AdverseEvent) -> uuid.UUID:
-    patient = session.get(Patient, event.patient_id)
-    assert patient is not None  # noqa: S101 - foreign key
-    return patient.site_id
-
-
 def get(session: Session, actor: Actor, event_id: uuid.UUID) -> AdverseEvent:
     require(actor, Action.READ_IDENTITY)
-    return fetch(session, actor, AdverseEvent, event_id, site=lambda e: _site(session, e))
+    return fetch_patient_record(session, actor, AdverseEvent, event_id)
 
 
 def _regraded(event: AdverseEvent, data: AdverseEventEdit, term: str) -> dict[str, Any]:

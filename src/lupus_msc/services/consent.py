@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lupus_msc.services import patients
-from lupus_msc.services.access import Action, Actor, fetch, require
+from lupus_msc.services.access import Action, Actor, fetch_patient_record, require
 from lupus_msc.services.errors import invalid, refused
 from lupus_msc.services.fields import In, Out, Reason, Text, today
 from lupus_msc.services.pathway import TERMINAL
@@ -79,7 +79,7 @@ def active(session: Session, patient: Patient) -> Consent | None:
 def withdraw(session: Session, actor: Actor, consent_id: uuid.UUID, data: WithdrawalIn) -> Consent:
     """Withdrawal of consent: the patient leaves the pathway as withdrawn; nothing is deleted."""
     require(actor, Action.RECORD_CONSENT)
-    consent = fetch(session, actor, Consent, consent_id, site=lambda c: _site(session, c))
+    consent = fetch_patient_record(session, actor, Consent, consent_id)
     patient = patients.get(session, actor, consent.patient_id)
     if consent.withdrawn_on is not None:
         raise refused("withdrawn_on", "this consent is already withdrawn")
@@ -91,9 +91,3 @@ def withdraw(session: Session, actor: Actor, consent_id: uuid.UUID, data: Withdr
         patients.move(session, patient, PatientState.WITHDRAWN)
     session.flush()
     return consent
-
-
-def _site(session: Session, consent: Consent) -> uuid.UUID:
-    patient = session.get(Patient, consent.patient_id)
-    assert patient is not None  # noqa: S101 - foreign key
-    return patient.site_id

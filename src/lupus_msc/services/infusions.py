@@ -22,7 +22,7 @@ from lupus_msc.cells.lot_state import LotState, transition
 from lupus_msc.clinical.common import Num
 from lupus_msc.protocol import Dosing, Protocol
 from lupus_msc.services import accounts, consent, patients, protocols, visits
-from lupus_msc.services.access import Action, Actor, fetch, require
+from lupus_msc.services.access import Action, Actor, fetch, fetch_patient_record, require
 from lupus_msc.services.errors import NotFound, Refused, invalid, refused
 from lupus_msc.services.fields import Digits, In, LongText, NumberOut, Out, Text, now
 from lupus_msc.store.models import (
@@ -338,15 +338,9 @@ def record(session: Session, actor: Actor, patient_id: uuid.UUID, data: Infusion
 
 def _check(session: Session, actor: Actor, check_id: uuid.UUID) -> BedsideCheck:
     try:
-        return fetch(session, actor, BedsideCheck, check_id, site=lambda c: _site(session, c))
+        return fetch_patient_record(session, actor, BedsideCheck, check_id)
     except NotFound as error:
         raise invalid("bedside_check_ids", f"no bedside check {check_id}") from error
-
-
-def _site(session: Session, check: BedsideCheck) -> uuid.UUID:
-    patient = session.get(Patient, check.patient_id)
-    assert patient is not None  # noqa: S101 - foreign key
-    return patient.site_id
 
 
 def _infusion(

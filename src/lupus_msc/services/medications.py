@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from lupus_msc.clinical.common import Num
 from lupus_msc.services import patients, visit_prednisone, visit_scores
-from lupus_msc.services.access import Action, Actor, fetch, require
+from lupus_msc.services.access import Action, Actor, fetch_patient_record, require
 from lupus_msc.services.errors import invalid
 from lupus_msc.services.fields import Digits, In, NumberOut, Out, Reason, today
 from lupus_msc.services.unit import give_reason
@@ -121,15 +121,9 @@ def record(session: Session, actor: Actor, patient_id: uuid.UUID, data: Medicati
     return medication
 
 
-def _site(session: Session, medication: Medication) -> uuid.UUID:
-    patient = session.get(Patient, medication.patient_id)
-    assert patient is not None  # noqa: S101 - foreign key
-    return patient.site_id
-
-
 def get(session: Session, actor: Actor, medication_id: uuid.UUID) -> Medication:
     require(actor, Action.READ_IDENTITY)
-    return fetch(session, actor, Medication, medication_id, site=lambda m: _site(session, m))
+    return fetch_patient_record(session, actor, Medication, medication_id)
 
 
 def _changes(medication: Medication, data: MedicationEdit) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from lupus_msc.clinical.eular_acr_2019 import EularAcr2019Input, EularAcr2019Res
 from lupus_msc.clinical.sledai2k import Sledai2kInput, Sledai2kResult
 from lupus_msc.protocol import EligibilityRule, evaluate_all
 from lupus_msc.services import accounts, patients, protocols
-from lupus_msc.services.access import Action, Actor, fetch, require
+from lupus_msc.services.access import Action, Actor, fetch_patient_record, require
 from lupus_msc.services.errors import invalid, refused
 from lupus_msc.services.fields import In, Out, Reason, Text, now, today
 from lupus_msc.store.models import Patient, PatientState, Screening
@@ -248,13 +248,7 @@ def record(session: Session, actor: Actor, patient_id: uuid.UUID, data: Screenin
 
 def get(session: Session, actor: Actor, screening_id: uuid.UUID) -> Screening:
     require(actor, Action.READ_IDENTITY)
-    return fetch(session, actor, Screening, screening_id, site=lambda s: _site_of(session, s))
-
-
-def _site_of(session: Session, screening: Screening) -> uuid.UUID:
-    patient = session.get(Patient, screening.patient_id)
-    assert patient is not None  # noqa: S101 - foreign key
-    return patient.site_id
+    return fetch_patient_record(session, actor, Screening, screening_id)
 
 
 def for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Screening]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from lupus_msc import __version__
 from lupus_msc.services import accounts, patients, protocols, visit_labs, visit_scores
-from lupus_msc.services.access import Action, Actor, fetch, require
+from lupus_msc.services.access import Action, Actor, fetch_patient_record, require
 from lupus_msc.services.errors import invalid, refused
 from lupus_msc.services.fields import In, Out, now, today
 from lupus_msc.services.unit import give_reason
@@ -109,16 +109,10 @@ def _scheduled(session: Session, patient_id: uuid.UUID) -> list[Visit]:
     return list(session.scalars(query))
 
 
-def _site(session: Session, visit: Visit) -> uuid.UUID:
-    patient = session.get(Patient, visit.patient_id)
-    assert patient is not None  # noqa: S101 - foreign key
-    return patient.site_id
-
-
 def get(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
     """The visit if the actor may read identified records of its site (404 for other sites)."""
     require(actor, Action.READ_IDENTITY)
-    return fetch(session, actor, Visit, visit_id, site=lambda visit: _site(session, visit))
+    return fetch_patient_record(session, actor, Visit, visit_id)
 
 
 def _for_writing(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
