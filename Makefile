@@ -22,6 +22,7 @@ install: $(VENV)/.installed
 # exists once the package is installed. Add more on later lines, e.g.
 #   SYSTEM_PACKAGES += chromium:/usr/bin/chromium
 SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb chromium:/usr/bin/chromium
+SYSTEM_PACKAGES += r-cran-metafor:/usr/lib/R/site-library/metafor
 
 system-deps:
 	@missing=""; \

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lupus_msc.cli import demo, registry, synth_load
+from lupus_msc.cli import demo, evidence, registry, synth_load
 from lupus_msc.scoring.jsonio import ScoreInputError
 from lupus_msc.scoring.registry import INSTRUMENTS, UnknownInstrument, get_instrument
 from lupus_msc.scoring.run import score_text
@@ -150,6 +150,7 @@ app.command("restore")(registry.restore)
 app.add_typer(registry.site_app, name="site")
 app.add_typer(registry.user_app, name="user")
 app.add_typer(registry.audit_app, name="audit")
+app.add_typer(evidence.app, name="evidence")
 
 
 if __name__ == "__main__":  # pragma: no cover

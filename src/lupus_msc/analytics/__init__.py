@@ -1,0 +1,1 @@
+"""Outcomes analytics: pure calculations over plain numbers (issue 7)."""
