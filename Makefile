@@ -23,6 +23,8 @@ install: $(VENV)/.installed
 #   SYSTEM_PACKAGES += chromium:/usr/bin/chromium
 SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb chromium:/usr/bin/chromium
 SYSTEM_PACKAGES += r-cran-metafor:/usr/lib/R/site-library/metafor
+# WeasyPrint (PDF reports) needs Pango; the report tests render PDF pages with pdftoppm.
+SYSTEM_PACKAGES += libpango-1.0-0:/usr/lib/*/libpango-1.0.so.0 poppler-utils:/usr/bin/pdftoppm
 
 system-deps:
 	@missing=""; \
