@@ -1,0 +1,282 @@
+"""Read what the analyses need from the registry, as polars frames (one query per table).
+
+Only recorded items and the engine's stored per-visit results are read; nothing is scored here.
+JSON documents are read as text and decoded by polars into just the fields the analyses use,
+so that a registry of hundreds of thousands of patients is read in seconds rather than minutes
+(decoding every document into Python dictionaries would dominate the whole report).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
+
+from lupus_msc.clinical import facit_f, sledai2k
+from lupus_msc.store.models import (
+    AdverseEvent,
+    Harvest,
+    Infusion,
+    InfusionLot,
+    Lot,
+    Medication,
+    Patient,
+    Screening,
+    Site,
+    Visit,
+)
+
+SLEDAI_LAB_FIELDS = (
+    "urine_rbc_hpf",
+    "urine_wbc_hpf",
+    "proteinuria_g_24h",
+    "upcr_g_g",
+    "platelets_10e9_l",
+    "wbc_10e9_l",
+    "c3_g_l",
+    "c3_lln_g_l",
+    "c4_g_l",
+    "c4_lln_g_l",
+    "anti_dsdna_iu_ml",
+    "anti_dsdna_uln_iu_ml",
+    "temperature_c",
+)
+"""The §16.1 ``labs`` fields a visit's SLEDAI-2K was scored with (``labs_used``)."""
+
+_FINDINGS = pl.Struct(
+    {
+        "sledai2k": pl.Struct(
+            {
+                **{d.key: pl.Boolean for d in sledai2k.DESCRIPTORS},
+                "attribution_confirmed": pl.Boolean,
+            }
+        ),
+        "sledai2k_overrides": pl.Struct(
+            {d.key: pl.Struct({"present": pl.Boolean}) for d in sledai2k.DESCRIPTORS}
+        ),
+        "pga": pl.String,
+        "vitals": pl.Struct({"weight_kg": pl.String, "temperature_c": pl.String}),
+        "cardiac": pl.Struct({"lvef_pct": pl.String, "nt_probnp_pg_ml": pl.String}),
+        "facit_f": pl.Struct({item: pl.Int64 for item in facit_f.ITEMS}),
+    }
+)
+_SCORES = pl.Struct(
+    {
+        "sledai2k": pl.Struct(
+            {"labs_used": pl.Struct({field: pl.String for field in SLEDAI_LAB_FIELDS})}
+        ),
+        "egfr": pl.Struct({"egfr_cr": pl.Float64, "egfr_cr_cys": pl.Float64}),
+    }
+)
+
+
+@dataclass(frozen=True)
+class RegistryTables:
+    """The registry's rows the analysis dataset is built from (see ``analytics.dataset``)."""
+
+    patients: pl.DataFrame
+    screenings: pl.DataFrame
+    infusions: pl.DataFrame
+    visits: pl.DataFrame
+    medications: pl.DataFrame
+    adverse_events: pl.DataFrame
+
+
+def _frame(session: Session, query: Any, schema: dict[str, Any]) -> pl.DataFrame:
+    rows = session.execute(query).all()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _id(column: Any) -> Any:
+    """A UUID key read as text (the same text for every row of one database), for joins."""
+    return cast(column, String)
+
+
+def _as_text(column: Any) -> Any:
+    """A JSON column read as its text, for polars to decode (PostgreSQL json → text too)."""
+    return cast(column, String)
+
+
+def _decode(texts: pl.Series, dtype: pl.Struct) -> pl.Series:
+    return texts.str.json_decode(dtype)
+
+
+def read_patients(session: Session, site_codes: Sequence[str] | None) -> pl.DataFrame:
+    query = select(
+        _id(Patient.id),
+        Patient.study_code,
+        Site.code,
+        Patient.sex,
+        Patient.date_of_birth,
+        Patient.diagnosis_date,
+        Patient.state,
+    ).join(Site, Site.id == Patient.site_id)
+    if site_codes is not None:
+        query = query.where(Site.code.in_(list(site_codes)))
+    frame = _frame(
+        session,
+        query,
+        {
+            "pid": pl.String,
+            "patient_id": pl.String,
+            "site": pl.String,
+            "sex": pl.String,
+            "date_of_birth": pl.Date,
+            "diagnosis_date": pl.Date,
+            "state": pl.String,
+        },
+    )
+    return frame
+
+
+def read_screenings(session: Session) -> pl.DataFrame:
+    """Each patient's screenings in date order: the last one tells the organ involvement."""
+    query = select(_id(Screening.patient_id), Screening.screened_on, _as_text(Screening.data))
+    frame = _frame(session, query, {"pid": pl.String, "screened_on": pl.Date, "data": pl.String})
+    involvement = _decode(
+        frame["data"], pl.Struct({"organ_involvement": pl.List(pl.String)})
+    ).struct.field("organ_involvement")
+    return (
+        frame.with_columns(renal=involvement.list.contains("kidneys").fill_null(False))
+        .sort("pid", "screened_on")
+        .group_by("pid", maintain_order=True)
+        .agg(pl.col("renal").last())
+    )
+
+
+def read_infusions(session: Session) -> pl.DataFrame:
+    """Infusions with the tissue source of the lots given (one row per infusion and lot)."""
+    query = (
+        select(
+            _id(Infusion.patient_id),
+            Infusion.number,
+            Infusion.started_at,
+            Infusion.actual_dose_per_kg,
+            Harvest.tissue_source,
+        )
+        .outerjoin(InfusionLot, InfusionLot.infusion_id == Infusion.id)
+        .outerjoin(Lot, Lot.id == InfusionLot.lot_id)
+        .outerjoin(Harvest, Harvest.id == Lot.harvest_id)
+    )
+    frame = _frame(
+        session,
+        query,
+        {
+            "pid": pl.String,
+            "number": pl.Int64,
+            "started_at": pl.Datetime("us", "UTC"),
+            "dose_per_kg": pl.Float64,
+            "tissue_source": pl.String,
+        },
+    )
+    return frame
+
+
+def read_visits(session: Session) -> pl.DataFrame:
+    """Recorded visits with the findings and stored per-visit results the analyses read."""
+    query = select(
+        _id(Visit.patient_id),
+        Visit.code,
+        Visit.study_day,
+        Visit.visit_date,
+        _as_text(Visit.findings),
+        _as_text(Visit.scores),
+    ).where(Visit.visit_date.is_not(None))
+    frame = _frame(
+        session,
+        query,
+        {
+            "pid": pl.String,
+            "visit_code": pl.String,
+            "study_day": pl.Int64,
+            "visit_date": pl.Date,
+            "findings": pl.String,
+            "scores": pl.String,
+        },
+    )
+    return frame.with_columns(
+        _decode(frame["findings"], _FINDINGS).alias("findings"),
+        _decode(frame["scores"], _SCORES).alias("scores"),
+    )
+
+
+def read_medications(session: Session) -> pl.DataFrame:
+    query = select(
+        _id(Medication.patient_id),
+        Medication.drug,
+        Medication.dose,
+        Medication.frequency,
+        Medication.route,
+        Medication.started_on,
+        Medication.stopped_on,
+        Medication.prednisone_mg_day,
+    )
+    frame = _frame(
+        session,
+        query,
+        {
+            "pid": pl.String,
+            "drug": pl.String,
+            "dose": pl.String,
+            "frequency": pl.String,
+            "route": pl.String,
+            "started_on": pl.Date,
+            "stopped_on": pl.Date,
+            "prednisone_mg_day": pl.String,
+        },
+    )
+    return frame
+
+
+def read_adverse_events(session: Session) -> pl.DataFrame:
+    query = select(
+        _id(AdverseEvent.patient_id),
+        AdverseEvent.term,
+        AdverseEvent.ctcae_term,
+        AdverseEvent.grade,
+        _as_text(AdverseEvent.serious_criteria),
+        AdverseEvent.relatedness,
+        AdverseEvent.infusion_id.is_not(None),
+        AdverseEvent.onset_on,
+        AdverseEvent.outcome,
+    )
+    frame = _frame(
+        session,
+        query,
+        {
+            "pid": pl.String,
+            "term": pl.String,
+            "ctcae_term": pl.String,
+            "grade": pl.Int64,
+            "serious_criteria": pl.String,
+            "relatedness": pl.String,
+            "infusion_reaction": pl.Boolean,
+            "onset": pl.Date,
+            "outcome": pl.String,
+        },
+    )
+    criteria = _decode(frame["serious_criteria"], pl.List(pl.String))  # type: ignore[arg-type]
+    return frame.with_columns(
+        serious=criteria.list.len().fill_null(0) > 0,
+    ).drop("serious_criteria")
+
+
+def read_registry(session: Session, site_codes: Sequence[str] | None = None) -> RegistryTables:
+    """Everything the analysis dataset needs, read in one read-only session."""
+    return RegistryTables(
+        patients=read_patients(session, site_codes),
+        screenings=read_screenings(session),
+        infusions=read_infusions(session),
+        visits=read_visits(session),
+        medications=read_medications(session),
+        adverse_events=read_adverse_events(session),
+    )
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
