@@ -48,31 +48,29 @@ SLEDAI_LAB_FIELDS = (
 )
 """The §16.1 ``labs`` fields a visit's SLEDAI-2K was scored with (``labs_used``)."""
 
-_FINDINGS = pl.Struct(
-    {
-        "sledai2k": pl.Struct(
-            {
-                **{d.key: pl.Boolean for d in sledai2k.DESCRIPTORS},
-                "attribution_confirmed": pl.Boolean,
-            }
-        ),
-        "sledai2k_overrides": pl.Struct(
-            {d.key: pl.Struct({"present": pl.Boolean}) for d in sledai2k.DESCRIPTORS}
-        ),
-        "pga": pl.String,
-        "vitals": pl.Struct({"weight_kg": pl.String, "temperature_c": pl.String}),
-        "cardiac": pl.Struct({"lvef_pct": pl.String, "nt_probnp_pg_ml": pl.String}),
-        "facit_f": pl.Struct({item: pl.Int64 for item in facit_f.ITEMS}),
-    }
-)
-_SCORES = pl.Struct(
-    {
-        "sledai2k": pl.Struct(
-            {"labs_used": pl.Struct({field: pl.String for field in SLEDAI_LAB_FIELDS})}
-        ),
-        "egfr": pl.Struct({"egfr_cr": pl.Float64, "egfr_cr_cys": pl.Float64}),
-    }
-)
+FINDINGS_PARTS: dict[str, pl.DataType] = {
+    "sledai2k": pl.Struct(
+        {**{d.key: pl.Boolean for d in sledai2k.DESCRIPTORS}, "attribution_confirmed": pl.Boolean}
+    ),
+    "sledai2k_overrides": pl.Struct(
+        {d.key: pl.Struct({"present": pl.Boolean}) for d in sledai2k.DESCRIPTORS}
+    ),
+    "pga": pl.Float64(),
+    "vitals": pl.Struct({"weight_kg": pl.String, "temperature_c": pl.String}),
+    "cardiac": pl.Struct({"lvef_pct": pl.String, "nt_probnp_pg_ml": pl.String}),
+    "facit_f": pl.Struct({item: pl.Int64 for item in facit_f.ITEMS}),
+}
+"""The parts of a visit's ``findings`` the analyses read, with the fields kept of each."""
+SCORES_PARTS: dict[tuple[str, ...], pl.DataType] = {
+    ("sledai2k", "labs_used"): pl.Struct({field: pl.String for field in SLEDAI_LAB_FIELDS}),
+    ("egfr",): pl.Struct({"egfr_cr": pl.Float64, "egfr_cr_cys": pl.Float64}),
+}
+"""The stored per-visit results read: the SLEDAI-2K lab inputs and the CKD-EPI 2021 eGFR."""
+
+HORIZON_DAYS = 760
+"""Visits read: up to study day 760, the month-24 visit and its window. The cohort analyses end at
+month 24 (the last reported time point, and the Kaplan–Meier horizon); later visits are not read,
+so a registry followed for years is analysed in the same time as one followed for two."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +100,7 @@ def _as_text(column: Any) -> Any:
     return cast(column, String)
 
 
-def _decode(texts: pl.Series, dtype: pl.Struct) -> pl.Series:
+def _decode(texts: pl.Series, dtype: pl.DataType) -> pl.Series:
     return texts.str.json_decode(dtype)
 
 
@@ -177,31 +175,55 @@ def read_infusions(session: Session) -> pl.DataFrame:
     return frame
 
 
-def read_visits(session: Session) -> pl.DataFrame:
-    """Recorded visits with the findings and stored per-visit results the analyses read."""
+def _part(document: Any, path: tuple[str, ...]) -> Any:
+    """One sub-document of a JSON column, as text (only it crosses to Python, not the whole)."""
+    element = document
+    for key in path:
+        element = element[key]
+    return _as_text(element)
+
+
+def read_visits(session: Session, horizon_days: int = HORIZON_DAYS) -> pl.DataFrame:
+    """Recorded visits up to ``horizon_days`` with the findings and stored results analysed.
+
+    ``findings`` and ``scores`` come back as structs holding only the parts read.
+    """
+    finding_names = list(FINDINGS_PARTS)
+    score_names = ["_".join(path) for path in SCORES_PARTS]
     query = select(
         _id(Visit.patient_id),
         Visit.code,
         Visit.study_day,
         Visit.visit_date,
-        _as_text(Visit.findings),
-        _as_text(Visit.scores),
-    ).where(Visit.visit_date.is_not(None))
-    frame = _frame(
-        session,
-        query,
-        {
-            "pid": pl.String,
-            "visit_code": pl.String,
-            "study_day": pl.Int64,
-            "visit_date": pl.Date,
-            "findings": pl.String,
-            "scores": pl.String,
-        },
+        *[_part(Visit.findings, (name,)) for name in finding_names],
+        *[_part(Visit.scores, path) for path in SCORES_PARTS],
+    ).where(Visit.visit_date.is_not(None), Visit.study_day <= horizon_days)
+    schema: dict[str, Any] = {
+        "pid": pl.String,
+        "visit_code": pl.String,
+        "study_day": pl.Int64,
+        "visit_date": pl.Date,
+        **{f"f_{name}": pl.String for name in finding_names},
+        **{f"s_{name}": pl.String for name in score_names},
+    }
+    frame = _frame(session, query, schema)
+    decoded = frame.with_columns(
+        *[_decode(frame[f"f_{name}"], dtype).alias(name) for name, dtype in FINDINGS_PARTS.items()],
+        *[
+            _decode(frame[f"s_{name}"], dtype).alias(name)
+            for name, dtype in zip(score_names, SCORES_PARTS.values(), strict=True)
+        ],
     )
-    return frame.with_columns(
-        _decode(frame["findings"], _FINDINGS).alias("findings"),
-        _decode(frame["scores"], _SCORES).alias("scores"),
+    return decoded.select(
+        "pid",
+        "visit_code",
+        "study_day",
+        "visit_date",
+        pl.struct(finding_names).alias("findings"),
+        pl.struct(
+            pl.struct(pl.col("sledai2k_labs_used").alias("labs_used")).alias("sledai2k"),
+            pl.col("egfr"),
+        ).alias("scores"),
     )
 
 
@@ -260,19 +282,21 @@ def read_adverse_events(session: Session) -> pl.DataFrame:
             "outcome": pl.String,
         },
     )
-    criteria = _decode(frame["serious_criteria"], pl.List(pl.String))  # type: ignore[arg-type]
+    criteria = _decode(frame["serious_criteria"], pl.List(pl.String))
     return frame.with_columns(
         serious=criteria.list.len().fill_null(0) > 0,
     ).drop("serious_criteria")
 
 
-def read_registry(session: Session, site_codes: Sequence[str] | None = None) -> RegistryTables:
+def read_registry(
+    session: Session, site_codes: Sequence[str] | None = None, horizon_days: int = HORIZON_DAYS
+) -> RegistryTables:
     """Everything the analysis dataset needs, read in one read-only session."""
     return RegistryTables(
         patients=read_patients(session, site_codes),
         screenings=read_screenings(session),
         infusions=read_infusions(session),
-        visits=read_visits(session),
+        visits=read_visits(session, horizon_days),
         medications=read_medications(session),
         adverse_events=read_adverse_events(session),
     )
