@@ -21,8 +21,7 @@ from lupus_msc.services.fields import In, now
 from lupus_msc.services.infusion_plan import CheckRecord, DosePlan, Plan
 from lupus_msc.services.infusions import Cells, WeightKg
 from lupus_msc.store.database import Database
-from lupus_msc.web.forms import FormErrors
-from lupus_msc.web.pages.infusion_input import parse_numbers
+from lupus_msc.web.forms import FormErrors, parse
 from lupus_msc.web.session import WebUser
 from lupus_msc.web.templating import render
 
@@ -84,7 +83,7 @@ def dose_of(
         return None, {"weight_kg": "no lot allocated to this patient to compute a volume from"}
     wanted = {key: values.get(key, "") for key in ("weight_kg", "actual_cells")}
     try:
-        fields = parse_numbers(DoseFields, wanted)
+        fields = parse(DoseFields, wanted)
     except FormErrors as error:
         return None, error.fields
     planned = infusion_plan.dose_plan(

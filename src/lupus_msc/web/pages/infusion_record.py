@@ -20,9 +20,8 @@ from lupus_msc.services.fields import now
 from lupus_msc.services.infusions import InfusionIn
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.web.deps import DatabaseDep
-from lupus_msc.web.forms import FormErrors
+from lupus_msc.web.forms import FormErrors, parse
 from lupus_msc.web.pages.bedside import PASSES_THROUGH
-from lupus_msc.web.pages.infusion_input import parse_numbers
 from lupus_msc.web.pages.infusion_page import (
     as_utc,
     cells_text,
@@ -56,7 +55,7 @@ def record_infusion(
     require_action(user, Action.RECORD_INFUSION)
     ids = check_ids(form.get("bedside_check_ids", []))
     try:
-        data = parse_numbers(InfusionIn, infusion_input(form))
+        data = parse(InfusionIn, infusion_input(form))
         with unit_of_work(registry, user.actor) as session:
             infusion = infusions.record(session, user.actor, patient_id, data)
             infusion_id, number = infusion.id, infusion.number
