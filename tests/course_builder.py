@@ -162,8 +162,9 @@ TRAJECTORY = {
 """SLEDAI-2K descriptors present at each recorded follow-up visit (screening had 12)."""
 
 
-def followed_up_patient(api: Api) -> dict[str, Any]:
-    """A site-A patient infused on day 0 and 7, with an infusion reaction and visits to month 6."""
+def infused_with_reaction(api: Api) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A site-A patient infused on day 0 and 7 with an infusion reaction on day 0; the patient
+    and their visit schedule by visit code."""
     patient = register(api)
     screen_and_consent(api, patient)
     first = infuse_on(api, patient, 0)
@@ -184,6 +185,13 @@ def followed_up_patient(api: Api) -> dict[str, Any]:
         ok(client.post(f"/api/v1/patients/{pid}/adverse-events", json=reaction), 201)
     with api.as_("coordinator") as client:
         schedule = {v["code"]: v for v in ok(client.get(f"/api/v1/patients/{pid}/visits"))}
+    return patient, schedule
+
+
+def followed_up_patient(api: Api) -> dict[str, Any]:
+    """``infused_with_reaction`` with visits recorded to month 6 (``TRAJECTORY``)."""
+    patient, schedule = infused_with_reaction(api)
+    with api.as_("coordinator") as client:
         for code, present in TRAJECTORY.items():
             visit = schedule[code]
             body = visit_body(visit["study_day"], *present, pga=0.5, creatinine=0.9)

@@ -19,7 +19,7 @@ from lupus_msc.services import patients
 from lupus_msc.services.access import Actor
 from lupus_msc.store.models import User
 from tests.browser_fixtures import TABLET, Site, sign_in
-from tests.course_builder import infuse_on, on, screen_and_consent, sledai
+from tests.course_builder import infused_with_reaction, on, sledai
 from tests.pathway_helpers import ok, register
 from tests.registry_fixtures import PASSWORD, Api
 
@@ -53,26 +53,8 @@ def _visit(day: int, present: tuple[str, ...], pga: float, upcr: float) -> dict[
 def course(site: Site) -> dict[str, Any]:
     """A renal patient infused on day 0 and 7, with an infusion reaction and four visits."""
     api = Api(site.base_url, site.registry)
-    patient = register(api)
-    screen_and_consent(api, patient)
-    first = infuse_on(api, patient, 0)
-    infuse_on(api, patient, 7)
-    pid = patient["id"]
-    with api.as_("nurse") as client:
-        reaction = {
-            "term": "Infusion related reaction",
-            "onset_on": on(0),
-            "resolved_on": on(0),
-            "grade": 1,
-            "relatedness": "probable",
-            "expected": True,
-            "action": "infusion-slowed",
-            "outcome": "recovered",
-            "infusion_id": first["id"],
-        }
-        ok(client.post(f"/api/v1/patients/{pid}/adverse-events", json=reaction), 201)
+    patient, schedule = infused_with_reaction(api)
     with api.as_("coordinator") as client:
-        schedule = {v["code"]: v for v in ok(client.get(f"/api/v1/patients/{pid}/visits"))}
         recorded = {}
         for code, (present, pga, upcr) in COURSE.items():
             body = _visit(schedule[code]["study_day"], present, pga, upcr)
