@@ -25,6 +25,7 @@ SYSTEM_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb chromium:/usr/bin
 SYSTEM_PACKAGES += r-cran-metafor:/usr/lib/R/site-library/metafor
 # WeasyPrint (PDF reports) needs Pango; the report tests render PDF pages with pdftoppm.
 SYSTEM_PACKAGES += libpango-1.0-0:/usr/lib/*/libpango-1.0.so.0 poppler-utils:/usr/bin/pdftoppm
+SYSTEM_PACKAGES += fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 system-deps:
 	@missing=""; \

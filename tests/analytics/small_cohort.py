@@ -48,6 +48,7 @@ PATIENT_SCHEMA: dict[str, Any] = {
 
 OUTCOME_COLUMNS = (
     "sri4",
+    "msri4",
     "lldas",
     "doris",
     "renal_complete",

@@ -116,7 +116,7 @@ def test_nominal_days_are_those_of_the_protocol() -> None:
 
 
 def test_the_table_has_every_outcome_at_every_time_point(table: OutcomeTable) -> None:
-    assert len(table.cells) == 8 * 5
+    assert len(table.cells) == 9 * 5
     assert {(c.outcome, c.timepoint) for c in table.cells} == {
         (o.column, t) for o in OUTCOMES for t in TIMEPOINTS
     }
@@ -127,6 +127,7 @@ def test_outcome_definitions_cite_instruments_md() -> None:
     sections = {o.column: o.section for o in OUTCOMES}
     assert sections == {
         "sri4": "§4",
+        "msri4": "§4",
         "lldas": "§5",
         "doris": "§6",
         "renal_complete": "§10",

@@ -23,6 +23,7 @@ from typing import Literal
 
 import polars as pl
 
+from lupus_msc.analytics.proportions import TIMEPOINT_DAYS
 from lupus_msc.analytics.registry_extract import RegistryTables
 from lupus_msc.analytics.visit_table import (
     STORED_EGFR,
@@ -34,15 +35,6 @@ from lupus_msc.analytics.visit_table import (
 from lupus_msc.clinical.batch import engine
 from lupus_msc.clinical.batch.frame import prepare
 from lupus_msc.clinical.batch.schema import BY_NAME
-
-TIMEPOINTS: dict[str, int] = {
-    "month1": 30,
-    "month3": 90,
-    "month6": 180,
-    "month12": 360,
-    "month24": 720,
-}
-"""The reported protocol visits (by visit code) and their nominal day after the first infusion."""
 
 IMMUNOSUPPRESSANTS = frozenset(
     {
@@ -273,7 +265,7 @@ def _visits(scored: pl.DataFrame) -> pl.DataFrame:
     codes = pl.col("visit_code")
     values = [
         (pl.col("visit_date") - pl.col("first_infusion")).dt.total_days().alias("day"),
-        pl.when(codes.is_in(list(TIMEPOINTS))).then(codes).alias("timepoint"),
+        pl.when(codes.is_in(list(TIMEPOINT_DAYS))).then(codes).alias("timepoint"),
         pl.col("is_baseline").alias("baseline"),
         pl.when(pl.col("sledai2k.complete")).then(pl.col("sledai2k.total")).cast(pl.Int64)
         .alias("sledai"),

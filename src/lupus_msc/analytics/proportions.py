@@ -55,6 +55,7 @@ class OutcomeDefinition:
 
 OUTCOMES: tuple[OutcomeDefinition, ...] = (
     OutcomeDefinition("sri4", "SRI-4 response", "§4"),
+    OutcomeDefinition("msri4", "Modified SRI-4 (no BILAG) response", "§4"),
     OutcomeDefinition("lldas", "LLDAS", "§5"),
     OutcomeDefinition("doris", "DORIS 2021 remission", "§6"),
     OutcomeDefinition("renal_complete", "Renal complete response", "§10", renal_only=True),
