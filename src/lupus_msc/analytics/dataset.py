@@ -16,8 +16,9 @@ previous visit (§2).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -94,21 +95,50 @@ class AnalysisDataset:
     notes: Notes
 
     def write(self, directory: Path, kind: Literal["csv", "parquet"]) -> list[Path]:
-        """Write the three frames as ``patients``, ``visits`` and ``adverse_events`` files."""
+        """Write the three frames (``patients``, ``visits``, ``adverse_events``) and
+        ``dataset.json`` (the cut-off and the conversion notes), so ``read`` can take it back."""
         directory.mkdir(parents=True, exist_ok=True)
         written = []
-        for name, frame in (
-            ("patients", self.patients),
-            ("visits", self.visits),
-            ("adverse_events", self.adverse_events),
-        ):
+        for name in FRAMES:
+            frame: pl.DataFrame = getattr(self, name)
             path = directory / f"{name}.{kind}"
             if kind == "csv":
                 frame.write_csv(path)
             else:
                 frame.write_parquet(path)
             written.append(path)
-        return written
+        about = directory / "dataset.json"
+        about.write_text(
+            json.dumps({"as_of": self.as_of.isoformat(), "notes": asdict(self.notes)}, indent=2)
+        )
+        return [*written, about]
+
+    @classmethod
+    def read(cls, directory: Path) -> AnalysisDataset:
+        """A dataset written as Parquet by ``write`` (refused, naming the file, if incomplete)."""
+        about_path = directory / "dataset.json"
+        try:
+            about = json.loads(about_path.read_text())
+            frames = {name: pl.read_parquet(directory / f"{name}.parquet") for name in FRAMES}
+        except (OSError, ValueError, pl.exceptions.PolarsError) as error:
+            raise ValueError(
+                f"{directory}: not an analysis dataset written as Parquet ({error})"
+            ) from error
+        for name, columns in zip(
+            FRAMES, (PATIENT_COLUMNS, VISIT_COLUMNS, EVENT_COLUMNS), strict=True
+        ):
+            if tuple(frames[name].columns) != columns:
+                raise ValueError(f"{directory / name}.parquet: columns differ from the dataset's")
+        return cls(
+            patients=frames["patients"],
+            visits=frames["visits"],
+            adverse_events=frames["adverse_events"],
+            as_of=dt.date.fromisoformat(about["as_of"]),
+            notes=Notes(**about["notes"]),
+        )
+
+
+FRAMES = ("patients", "visits", "adverse_events")
 
 
 def _band(

@@ -51,6 +51,11 @@ class PublishedArm:
     note: str
 
     @property
+    def short_label(self) -> str:
+        """First author and year, as a forest plot prints it."""
+        return self.label.split(" (")[0]
+
+    @property
     def proportion(self) -> float | None:
         if self.events is None or not self.total:
             return None

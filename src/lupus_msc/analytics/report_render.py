@@ -1,0 +1,128 @@
+"""Reports as one self-contained HTML file (opens offline) or as PDF of the same HTML.
+
+Figures are inline SVG and the style sheet is inline, so the HTML file needs nothing else; the
+PDF is that HTML laid out for A4 by WeasyPrint. Templates are under ``report_templates/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+Format = Literal["html", "pdf"]
+
+
+def _pct(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _percent(value: float | None, digits: int = 0) -> str:
+    """A value already in percent (0–100)."""
+    return "—" if value is None else f"{value:.{digits}f}%"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _ci(low: float | None, high: float | None, digits: int = 0) -> str:
+    if low is None or high is None:
+        return "—"
+    return f"{100 * low:.{digits}f}–{100 * high:.{digits}f}%"
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("lupus_msc.analytics", "report_templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(pct=_pct, percent=_percent, num=_num)
+    environment.globals.update(ci=_ci)
+    return environment
+
+
+ENVIRONMENT = _environment()
+
+
+def render_html(template: str, **context: Any) -> str:
+    """The report as HTML; ``figures`` values are trusted SVG made by ``analytics.figures``."""
+    figures = {name: Markup(svg) for name, svg in context.pop("figures", {}).items()}  # noqa: S704
+    return ENVIRONMENT.get_template(template).render(figures=figures, **context)
+
+
+def to_pdf(html: str) -> bytes:
+    """The same content as a PDF (A4)."""
+    from weasyprint import HTML
+
+    pdf: bytes = HTML(string=html).write_pdf()
+    return pdf
+
+
+TIMEPOINT_LABELS = {
+    "baseline": "Baseline",
+    "month1": "Month 1",
+    "month3": "Month 3",
+    "month6": "Month 6",
+    "month12": "Month 12",
+    "month24": "Month 24",
+}
+STRATUM_LABELS = {
+    "tissue_source": "tissue source",
+    "dose_band": "dose band (× 10⁶ cells/kg, first infusion)",
+    "infusions": "number of infusions",
+    "sledai_band": "baseline SLEDAI-2K band",
+    "renal": "renal involvement",
+}
+VARIABLE_LABELS = {
+    "pred_mg_day": "Prednisone-equivalent, mg/day (§11)",
+    "upcr": "UPCR, g/g (§10)",
+    "egfr": "eGFR, mL/min/1.73 m² (§9)",
+    "lvef": "LVEF, %",
+    "nt_probnp": "NT-proBNP, pg/mL",
+    "c3": "C3, g/L",
+    "c4": "C4, g/L",
+    "anti_dsdna": "Anti-dsDNA, IU/mL",
+    "facit": "FACIT-F score (§13)",
+    "sledai": "SLEDAI-2K (§1)",
+}
+
+
+def outcomes_html(report: Any) -> str:
+    """The outcomes report (``report_outcomes.OutcomesReport``) as self-contained HTML."""
+    from lupus_msc.analytics.proportions import OUTCOMES
+
+    return render_html(
+        "outcomes.html",
+        title=report.title,
+        as_of=report.as_of,
+        cohort_text=report.cohort,
+        generated=report.generated,
+        report=report,
+        safety=report.safety,
+        arms=report.evidence.arms,
+        figures=report.figures,
+        outcome_labels={outcome.column: outcome.label for outcome in OUTCOMES},
+        outcome_order=[outcome.column for outcome in OUTCOMES],
+        timepoint_labels=TIMEPOINT_LABELS,
+        stratum_labels=STRATUM_LABELS,
+        strata_timepoints=("month6", "month12"),
+        variable_labels=VARIABLE_LABELS,
+    )
+
+
+def safety_html(report: Any) -> str:
+    """The safety report (``report_safety.SafetyReport``) as self-contained HTML."""
+    return render_html(
+        "safety.html",
+        title=report.title,
+        as_of=report.as_of,
+        cohort_text=report.cohort,
+        generated=report.generated,
+        report=report,
+        safety=report.summary,
+        figures=report.figures,
+    )

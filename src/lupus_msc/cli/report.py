@@ -1,0 +1,218 @@
+"""``lupus-msc report``: the program outcomes report, the safety report and the analysis dataset.
+
+Reports read the registry (``LUPUS_MSC_DATABASE_URL``) or an analysis dataset written before by
+``lupus-msc report dataset`` (``--dataset DIR``: for registry-wide runs, DESIGN.md "analytics
+read columnar exports"). HTML is one self-contained file; PDF lays out the same HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from lupus_msc.analytics.cohort_filter import CohortFilter
+    from lupus_msc.analytics.dataset import AnalysisDataset
+
+app = typer.Typer(help="Reports: program outcomes, safety, one patient; the analysis dataset.")
+
+
+class Format(StrEnum):
+    html = "html"
+    pdf = "pdf"
+
+
+class DatasetFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+DatasetOption = Annotated[
+    Path | None,
+    typer.Option("--dataset", help="Read this analysis dataset (Parquet) instead of the registry."),
+]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Data cut-off, YYYY-MM-DD (default: today).")
+]
+SiteOption = Annotated[list[str] | None, typer.Option("--site", help="Only this site (repeat).")]
+SourceOption = Annotated[
+    list[str] | None,
+    typer.Option("--source", help="Only this tissue source, e.g. umbilical-cord (repeat)."),
+]
+DoseOption = Annotated[
+    list[str] | None, typer.Option("--dose-band", help='Only this dose band, e.g. "1 to < 2".')
+]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="First infusion on or after YYYY-MM-DD.")
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", help="First infusion on or before YYYY-MM-DD.")
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="html or pdf.")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the report.")]
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def load_dataset(dataset: Path | None, as_of: dt.date | None) -> AnalysisDataset:
+    """The analysis dataset: read from ``dataset`` or built from the registry."""
+    from lupus_msc.analytics.dataset import AnalysisDataset, build
+    from lupus_msc.analytics.registry_extract import read_registry
+    from lupus_msc.cli.registry import open_database
+    from lupus_msc.services.fields import today
+
+    if dataset is not None:
+        if as_of is not None:
+            raise _fail("--as-of: a dataset keeps its own cut-off; leave --as-of out")
+        try:
+            return AnalysisDataset.read(dataset)
+        except ValueError as error:
+            raise _fail(f"--dataset: {error}") from error
+    database = open_database()
+    try:
+        with database.reads() as session:
+            tables = read_registry(session)
+    finally:
+        database.dispose()
+    return build(tables, as_of or today())
+
+
+def _progress(steps: tuple[str, ...]) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """A progress bar on stderr over ``steps``: the callback to advance it and to close it."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    progress = Progress(console=Console(stderr=True), transient=True)
+    task = progress.add_task("report", total=len(steps))
+    progress.start()
+
+    def advance(step: str) -> None:
+        progress.update(task, advance=1, description=step)
+
+    return advance, progress.stop
+
+
+def _write(html: str, kind: Format, out: Path | None, default_name: str) -> Path:
+    from lupus_msc.analytics.report_render import to_pdf
+
+    path = out or Path(f"{default_name}.{kind.value}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind is Format.pdf:
+        path.write_bytes(to_pdf(html))
+    else:
+        path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _cohort(
+    sites: list[str] | None,
+    sources: list[str] | None,
+    doses: list[str] | None,
+    start: str | None,
+    end: str | None,
+) -> CohortFilter:
+    from lupus_msc.analytics.cohort_filter import CohortFilter
+
+    try:
+        return CohortFilter(
+            sites=tuple(sites or ()),
+            tissue_sources=tuple(sources or ()),
+            dose_bands=tuple(doses or ()),
+            infused_from=_date(start, "--from"),
+            infused_to=_date(end, "--to"),
+        )
+    except ValueError as error:
+        raise _fail(f"--from/--to: {error}") from error
+
+
+@app.command("outcomes")
+def outcomes(
+    kind: FormatOption = Format.html,
+    out: OutOption = None,
+    dataset: DatasetOption = None,
+    as_of: AsOfOption = None,
+    site: SiteOption = None,
+    source: SourceOption = None,
+    dose_band: DoseOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+) -> None:
+    """The program outcomes report: Table 1, outcomes by time point and subgroup, time to
+    LLDAS / remission / flare, medication and organ changes, safety, published results."""
+    from lupus_msc.analytics.cohort_filter import select
+    from lupus_msc.analytics.report_outcomes import STEPS, outcomes_report
+    from lupus_msc.analytics.report_render import outcomes_html
+
+    chosen = _cohort(site, source, dose_band, start, end)
+    data = select(load_dataset(dataset, _date(as_of, "--as-of")), chosen)
+    advance, close = _progress((*STEPS, "render"))
+    try:
+        report = outcomes_report(data, cohort=chosen, on_step=advance)
+        html = outcomes_html(report)
+        path = _write(html, kind, out, "outcomes-report")
+        advance("render")
+    except ValueError as error:
+        raise _fail(str(error)) from error
+    finally:
+        close()
+    typer.echo(f"outcomes report of {report.patients} patients → {path}")
+
+
+@app.command("safety")
+def safety(
+    kind: FormatOption = Format.html,
+    out: OutOption = None,
+    dataset: DatasetOption = None,
+    as_of: AsOfOption = None,
+    site: SiteOption = None,
+    source: SourceOption = None,
+    dose_band: DoseOption = None,
+    start: FromOption = None,
+    end: ToOption = None,
+) -> None:
+    """The safety report for a monitoring board: adverse events by grade, seriousness and
+    relatedness, rates per 100 patient-years, infusion reactions, deaths, serious events listed."""
+    from lupus_msc.analytics.cohort_filter import select
+    from lupus_msc.analytics.report_render import safety_html
+    from lupus_msc.analytics.report_safety import safety_report
+
+    chosen = _cohort(site, source, dose_band, start, end)
+    data = select(load_dataset(dataset, _date(as_of, "--as-of")), chosen)
+    try:
+        report = safety_report(data, cohort=chosen)
+    except ValueError as error:
+        raise _fail(str(error)) from error
+    path = _write(safety_html(report), kind, out, "safety-report")
+    typer.echo(f"safety report of {report.summary.patients} patients → {path}")
+
+
+@app.command("dataset")
+def dataset_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the files to.")],
+    kind: Annotated[DatasetFormat, typer.Option("--format")] = DatasetFormat.parquet,
+    as_of: AsOfOption = None,
+) -> None:
+    """The analysis dataset: patients, visits (every derived outcome) and adverse events."""
+    data = load_dataset(None, _date(as_of, "--as-of"))
+    paths = data.write(out, kind.value)
+    typer.echo(
+        f"{data.patients.height} patients, {data.visits.height} visits, "
+        f"{data.adverse_events.height} adverse events → {', '.join(p.name for p in paths)} in {out}"
+    )
