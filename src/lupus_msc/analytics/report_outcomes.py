@@ -34,9 +34,11 @@ from lupus_msc.analytics.figures import (
 
 HORIZON_DAYS = 730
 """Kaplan–Meier curves end at month 24, the last reported time point."""
+AT_RISK_DAYS = (0, 91, 183, 365, 548, 730)
+"""Numbers at risk at months 0, 3, 6, 12, 18 and 24 (a month = 30.4375 days, as the axis)."""
 TIME_TO = (
     ("lldas", "First LLDAS (§5)"),
-    ("doris", "First DORIS 2021 remission (§6)"),
+    ("doris", "First DORIS remission (§6)"),
     ("flare", "First SELENA flare (§2)"),
 )
 COMPARED_OUTCOME = ("msri4", "month12")
@@ -245,7 +247,7 @@ def outcomes_report(
     time_to = []
     for column, label in TIME_TO:
         times = survival.first_event_times(visits, patients, column, horizon_days=HORIZON_DAYS)
-        curve = survival.kaplan_meier(times, label=label, horizon_days=HORIZON_DAYS)
+        curve = survival.kaplan_meier(times, AT_RISK_DAYS, label=label, horizon_days=HORIZON_DAYS)
         time_to.append(TimeToEvent(column, label, curve, survival.methods_text(curve)))
     done("survival")
     changed = changes.change_from_baseline(visits)
@@ -266,7 +268,7 @@ def outcomes_report(
             [_km_curve(item) for item in time_to],
             title="Time to first LLDAS, DORIS remission and flare",
             y_label="Cumulative proportion",
-            at_risk_days=survival.AT_RISK_DAYS,
+            at_risk_days=AT_RISK_DAYS,
             fig_id="time-to",
         ),
         **_trajectories(visits),
