@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from lupus_msc.analytics.registry_extract import SLEDAI_LAB_FIELDS as _LAB_COLUMNS
 from lupus_msc.clinical import facit_f, sledai2k
 from lupus_msc.clinical.batch.schema import BY_NAME, GLUCOCORTICOID_SLOTS
 from lupus_msc.services.visit_prednisone import REGIMENS
@@ -173,20 +174,3 @@ def visit_table(
     )
     table = table.rename({"_too_many": TOO_MANY_GLUCOCORTICOIDS})
     return table.drop("_rounded", "_visit").sort("patient_id", "visit_date"), notes
-
-
-_LAB_COLUMNS = (
-    "urine_rbc_hpf",
-    "urine_wbc_hpf",
-    "proteinuria_g_24h",
-    "upcr_g_g",
-    "platelets_10e9_l",
-    "wbc_10e9_l",
-    "c3_g_l",
-    "c3_lln_g_l",
-    "c4_g_l",
-    "c4_lln_g_l",
-    "anti_dsdna_iu_ml",
-    "anti_dsdna_uln_iu_ml",
-    "temperature_c",
-)
