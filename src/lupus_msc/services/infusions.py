@@ -101,6 +101,8 @@ class InfusionIn(In):
     def _times(self) -> InfusionIn:
         if self.started_at.tzinfo is None:
             raise ValueError("started_at must carry a time zone")
+        if self.ended_at is not None and self.ended_at.tzinfo is None:
+            raise ValueError("ended_at must carry a time zone")
         if self.ended_at is not None and self.ended_at < self.started_at:
             raise ValueError("ended_at must not be before started_at")
         return self
