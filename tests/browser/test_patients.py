@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import event
 
+from lupus_msc.analytics.evidence_comparison import CAVEAT
 from lupus_msc.clinical import lldas, sri
 from lupus_msc.services import course as course_service
 from lupus_msc.services import patients
@@ -227,6 +228,20 @@ def test_the_patient_page_shows_the_whole_course(site: Site, course: dict[str, A
     width = tablet.evaluate("document.documentElement.scrollWidth")
     assert width <= TABLET["width"]
     site.shot(tablet, "patient-page-tablet")
+
+
+def test_the_patient_page_shows_published_results_not_a_prediction(
+    site: Site, course: dict[str, Any]
+) -> None:
+    page = site.page_as("physician")
+    page.goto(f"/patients/{course['patient']['id']}")
+    panel = page.get_by_role("region", name="What published studies report for patients like")
+    expect(panel.locator("#evidence-caveat")).to_have_text(CAVEAT)
+    expect(panel.locator("tr[data-study=deng2017_placebo]")).to_contain_text("placebo arm")
+    expect(panel.locator("tr[data-study=gu2014]")).to_contain_text("lupus nephritis")
+    expect(panel.locator("tr[data-study=kamen2022]")).to_have_count(0)  # not a renal study
+    panel.scroll_into_view_if_needed()
+    site.shot(page, "patient-page-published-results")
 
 
 def test_without_javascript_a_table_shows_the_charted_numbers(

@@ -126,3 +126,21 @@ def safety_html(report: Any) -> str:
         safety=report.summary,
         figures=report.figures,
     )
+
+
+def patient_html(report: Any) -> str:
+    """The patient summary (``report_patient.PatientReport``) as self-contained HTML."""
+    from lupus_msc.analytics.report_patient import NOT_STARTED
+
+    return render_html(
+        "patient.html",
+        title=report.title,
+        as_of=report.as_of,
+        cohort_text=report.cohort,
+        generated=report.generated,
+        report=report,
+        patient=report.patient,
+        evidence=report.evidence,
+        figures=report.figures,
+        not_started=NOT_STARTED,
+    )

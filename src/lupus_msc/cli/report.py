@@ -1,4 +1,5 @@
-"""``lupus-msc report``: the program outcomes report, the safety report and the analysis dataset.
+"""``lupus-msc report``: the program outcomes report, the safety report, one patient's summary
+and the analysis dataset.
 
 Reports read the registry (``LUPUS_MSC_DATABASE_URL``) or an analysis dataset written before by
 ``lupus-msc report dataset`` (``--dataset DIR``: for registry-wide runs, DESIGN.md "analytics
@@ -201,6 +202,37 @@ def safety(
         raise _fail(str(error)) from error
     path = _write(safety_html(report), kind, out, "safety-report")
     typer.echo(f"safety report of {report.summary.patients} patients → {path}")
+
+
+@app.command("patient")
+def patient(
+    code: Annotated[str, typer.Argument(metavar="PATIENT_CODE", help="Study code, e.g. A01-0001.")],
+    kind: FormatOption = Format.html,
+    out: OutOption = None,
+) -> None:
+    """One patient's summary for the referring doctor: identification, screening, infusions,
+    visits with their outcome states, adverse events, figures, and what published studies report
+    for patients like this one (published results, not a prediction).
+
+    No one is signed in on the command line: the registry is read, read-only, as an
+    administrator would read it (every site, identity included), so whoever can run this command
+    against the database can read any patient's identified summary.
+    """
+    from lupus_msc.analytics.report_patient import UnknownPatient, patient_report, reader
+    from lupus_msc.analytics.report_render import patient_html
+    from lupus_msc.cli.registry import open_database
+
+    database = open_database()
+    try:
+        with database.reads() as session:
+            report = patient_report(session, reader(), code)
+    except UnknownPatient:
+        raise _fail(f"PATIENT_CODE: no patient with code {code!r}") from None
+    finally:
+        database.dispose()
+    path = _write(patient_html(report), kind, out, f"patient-{report.patient.study_code}")
+    started = "" if report.follow_up_started else " (follow-up not started)"
+    typer.echo(f"patient summary of {report.patient.study_code}{started} → {path}")
 
 
 @app.command("dataset")

@@ -4,6 +4,11 @@ visit schedule and the actions the user's role may take).
 The course comes from ``services.course`` (a handful of queries by patient id); the outcome
 states are computed there by the clinical engine (instruments.md §2, §4, §5, §6, §10), never
 here or in the template.
+
+The published-results panel (``analytics.evidence_panel``) holds published numbers only, so every
+role that may read the page sees it; it is chosen by kidney involvement at screening, which the
+course knows only for roles that read the identified course and once a screening is recorded
+(otherwise both populations show).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from lupus_msc.analytics import evidence_panel
 from lupus_msc.services import course as course_service
 from lupus_msc.services.access import Action
 from lupus_msc.store.models import PatientState
@@ -48,6 +54,13 @@ def actions_for(user: WebUser, patient_id: uuid.UUID, state: PatientState) -> li
     ]
 
 
+def kidneys(course: course_service.Course) -> bool | None:
+    """Kidney involvement at screening, or None when this view cannot tell (no screening
+    recorded, or a role that does not read the identified course)."""
+    screened = any(entry.kind == "screening" for entry in course.timeline)
+    return course.renal if course.identified and screened else None
+
+
 def page(
     request: Request,
     user: WebUser,
@@ -74,6 +87,7 @@ def page(
             "move": move or {"values": {}, "errors": {}, "message": None},
             "figures": chart_figures(course),
             "chart_rows": chart_table(course),
+            "evidence": evidence_panel.panel(kidneys(course)),
         },
         user=user,
         status=status,
