@@ -29,7 +29,7 @@ CAVEAT = (
     "Published results, not a prediction for any patient. Response definitions differ between "
     "studies; most are single-arm, open-label cohorts with background immunosuppression, which "
     "cannot show that the cells caused the improvement. The only randomised, double-blind trial "
-    "(Deng 2017, class IV lupus nephritis) stopped early for futility."
+    "(Deng 2017, in lupus nephritis) stopped early for futility."
 )
 
 

@@ -91,20 +91,27 @@ VARIABLE_LABELS = {
 }
 
 
+def _heading(report: Any) -> dict[str, Any]:
+    """What every report template's heading and body read from a report."""
+    return {
+        "title": report.title,
+        "as_of": report.as_of,
+        "cohort_text": report.cohort,
+        "generated": report.generated,
+        "report": report,
+        "figures": report.figures,
+    }
+
+
 def outcomes_html(report: Any) -> str:
     """The outcomes report (``report_outcomes.OutcomesReport``) as self-contained HTML."""
     from lupus_msc.analytics.proportions import OUTCOMES
 
     return render_html(
         "outcomes.html",
-        title=report.title,
-        as_of=report.as_of,
-        cohort_text=report.cohort,
-        generated=report.generated,
-        report=report,
+        **_heading(report),
         safety=report.safety,
         arms=report.evidence.arms,
-        figures=report.figures,
         outcome_labels={outcome.column: outcome.label for outcome in OUTCOMES},
         outcome_order=[outcome.column for outcome in OUTCOMES],
         timepoint_labels=TIMEPOINT_LABELS,
@@ -116,16 +123,7 @@ def outcomes_html(report: Any) -> str:
 
 def safety_html(report: Any) -> str:
     """The safety report (``report_safety.SafetyReport``) as self-contained HTML."""
-    return render_html(
-        "safety.html",
-        title=report.title,
-        as_of=report.as_of,
-        cohort_text=report.cohort,
-        generated=report.generated,
-        report=report,
-        safety=report.summary,
-        figures=report.figures,
-    )
+    return render_html("safety.html", **_heading(report), safety=report.summary)
 
 
 def patient_html(report: Any) -> str:
@@ -134,13 +132,8 @@ def patient_html(report: Any) -> str:
 
     return render_html(
         "patient.html",
-        title=report.title,
-        as_of=report.as_of,
-        cohort_text=report.cohort,
-        generated=report.generated,
-        report=report,
+        **_heading(report),
         patient=report.patient,
         evidence=report.evidence,
-        figures=report.figures,
         not_started=NOT_STARTED,
     )
