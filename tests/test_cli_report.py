@@ -152,3 +152,47 @@ def test_bad_options_are_refused_naming_the_option(
     assert done.returncode == 2
     assert message in done.stderr
     assert not out.exists()
+
+
+def _own_rows(path: Path, **changes: str) -> Path:
+    """A user's evidence file: one shipped MSC row under a new study id, changed as given."""
+    import csv
+
+    from lupus_msc.analytics.evidence_table import columns, published_studies
+
+    row = next(r for r in published_studies() if r["study_id"] == "kamen2022")
+    row.update(study_id="own2026", first_author="Own A", year="2026", **changes)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns(), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerow(row)
+    return path
+
+
+def test_users_own_study_rows_join_the_comparison(
+    lupus_msc_command: list[str], registry_url: str, exported: Path, tmp_path: Path
+) -> None:
+    own = _own_rows(tmp_path / "own.csv", n_any_response="11", response_denominator="20")
+    out = tmp_path / "outcomes.html"
+    done = run(
+        lupus_msc_command, registry_url, "outcomes", "--dataset", str(exported),
+        "--evidence", str(own), "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert "Own A 2026" in page and "11/20 (55%)" in page
+    assert "Pooled, random effects (k = 5)" in page
+
+
+def test_a_users_study_file_without_sources_is_refused(
+    lupus_msc_command: list[str], registry_url: str, exported: Path, tmp_path: Path
+) -> None:
+    own = _own_rows(tmp_path / "own.csv", sources="")
+    out = tmp_path / "outcomes.html"
+    done = run(
+        lupus_msc_command, registry_url, "outcomes", "--dataset", str(exported),
+        "--evidence", str(own), "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--evidence: own.csv line 2: sources is empty" in done.stderr
+    assert not out.exists()

@@ -8,7 +8,7 @@ together from what was computed (its counts, cut-off and choices), never written
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -18,6 +18,7 @@ from lupus_msc.analytics import baseline, changes, proportions, safety, survival
 from lupus_msc.analytics.cohort_filter import CohortFilter
 from lupus_msc.analytics.dataset import AnalysisDataset
 from lupus_msc.analytics.evidence_comparison import Comparison, response_comparison
+from lupus_msc.analytics.evidence_table import Row
 from lupus_msc.analytics.figures import (
     BarSeries,
     ForestRow,
@@ -224,8 +225,10 @@ def outcomes_report(
     cohort: CohortFilter | None = None,
     title: str = "Program outcomes report",
     on_step: Step | None = None,
+    evidence_rows: Sequence[Row] | None = None,
 ) -> OutcomesReport:
-    """Every table and figure of the outcomes report (module doc)."""
+    """Every table and figure of the outcomes report (module doc); ``evidence_rows`` replaces
+    the shipped studies table (e.g. with a user's own rows added, ``evidence_table.studies``)."""
 
     def done(step: str) -> None:
         if on_step is not None:
@@ -255,7 +258,7 @@ def outcomes_report(
     done("changes")
     harms = safety.safety_summary(patients, events)
     done("safety")
-    evidence = response_comparison()
+    evidence = response_comparison(evidence_rows)
     compared = outcomes.cell(*COMPARED_OUTCOME)
     done("evidence")
     figures = {

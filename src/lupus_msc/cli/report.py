@@ -154,18 +154,30 @@ def outcomes(
     dose_band: DoseOption = None,
     start: FromOption = None,
     end: ToOption = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            help="A CSV of your own published-study rows (the shipped table's columns), added.",
+        ),
+    ] = None,
 ) -> None:
     """The program outcomes report: Table 1, outcomes by time point and subgroup, time to
     LLDAS / remission / flare, medication and organ changes, safety, published results."""
     from lupus_msc.analytics.cohort_filter import select
+    from lupus_msc.analytics.evidence_table import EvidenceTableError, studies
     from lupus_msc.analytics.report_outcomes import STEPS, outcomes_report
     from lupus_msc.analytics.report_render import outcomes_html
 
     chosen = _cohort(site, source, dose_band, start, end)
+    try:
+        rows = studies(evidence)
+    except EvidenceTableError as error:
+        raise _fail(f"--evidence: {error}") from error
     data = select(load_dataset(dataset, _date(as_of, "--as-of")), chosen)
     advance, close = _progress((*STEPS, "render"))
     try:
-        report = outcomes_report(data, cohort=chosen, on_step=advance)
+        report = outcomes_report(data, cohort=chosen, on_step=advance, evidence_rows=rows)
         html = outcomes_html(report)
         path = _write(html, kind, out, "outcomes-report")
         advance("render")
