@@ -40,6 +40,8 @@ class Action(StrEnum):
     RECORD_MEDICATION = "record-medication"
     RECORD_ADVERSE_EVENT = "record-adverse-event"
     READ_AUDIT = "read-audit"
+    READ_OUTCOMES = "read-outcomes"
+    """Cohort outcomes of the actor's sites: aggregate analyses only, never a patient's identity."""
 
 
 A = Action
@@ -62,6 +64,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             A.SIGN_VISIT,
             A.RECORD_MEDICATION,
             A.RECORD_ADVERSE_EVENT,
+            A.READ_OUTCOMES,
         }
     ),
     Role.COORDINATOR: frozenset(
@@ -80,8 +83,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.NURSE: frozenset(
         {*_CLINICAL_READ, A.CHECK_AT_BEDSIDE, A.RECORD_INFUSION, A.RECORD_ADVERSE_EVENT}
     ),
-    Role.MONITOR: frozenset({*_CLINICAL_READ, A.READ_AUDIT}),
-    Role.STATISTICIAN: frozenset({A.READ_PATIENTS, A.READ_PRODUCTS}),
+    Role.MONITOR: frozenset({*_CLINICAL_READ, A.READ_AUDIT, A.READ_OUTCOMES}),
+    Role.STATISTICIAN: frozenset({A.READ_PATIENTS, A.READ_PRODUCTS, A.READ_OUTCOMES}),
 }
 """The role → action table (README, "Roles"). Qualifications add a second gate for infusing
 (``QualificationKind.INFUSION``) and lot release (``QualificationKind.LOT_RELEASE``)."""
