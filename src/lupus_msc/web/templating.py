@@ -36,6 +36,7 @@ MENU = (
     MenuItem("Dashboard", "/", None),
     MenuItem("Patients", "/patients", Action.READ_PATIENTS),
     MenuItem("Adverse events", "/adverse-events", Action.READ_IDENTITY),
+    MenuItem("Cohort", "/cohort", Action.READ_OUTCOMES),
     MenuItem("Lots", "/lab/lots", Action.READ_PRODUCTS),
     MenuItem("Donors", "/lab/donors", Action.READ_PRODUCTS),
     MenuItem("Users", "/admin/users", Action.MANAGE_USERS),
