@@ -148,3 +148,38 @@ def test_exports_write_csv_and_parquet_that_read_back(dataset, tmp_path: Path) -
         visits = pl.read_parquet(paths[1]) if kind == "parquet" else pl.read_csv(paths[1])
         assert visits.height == dataset.visits.height
         assert visits.columns == list(VISIT_COLUMNS)
+
+
+def test_infused_patients_without_a_recorded_visit_give_an_empty_visit_table(
+    loaded: Database,
+) -> None:
+    import dataclasses
+
+    with loaded.reads() as session:
+        tables = read_registry(session)
+    no_visits = build(dataclasses.replace(tables, visits=tables.visits.clear()), today())
+    assert no_visits.visits.height == 0
+    assert tuple(no_visits.visits.columns) == VISIT_COLUMNS
+    assert no_visits.patients.height > 0
+    assert no_visits.patients["last_visit"].null_count() == no_visits.patients.height
+
+
+def test_a_sites_dataset_reads_only_its_patients_and_equals_the_whole_filtered(
+    loaded: Database,
+    dataset,  # type: ignore[no-untyped-def]
+) -> None:
+    from lupus_msc.analytics.cohort_filter import CohortFilter, select
+
+    sites = sorted(set(dataset.patients["site"]))
+    site = sites[0]
+    with loaded.reads() as session:
+        tables = read_registry(session, site_codes=[site])
+    own = set(tables.patients["pid"])
+    for name in ("screenings", "infusions", "visits", "medications", "adverse_events"):
+        assert set(getattr(tables, name)["pid"]) <= own, name
+    alone = build(tables, dataset.as_of)
+    filtered = select(dataset, CohortFilter(sites=(site,)))
+    assert alone.patients.equals(filtered.patients)
+    assert alone.visits.equals(filtered.visits)
+    assert alone.adverse_events.equals(filtered.adverse_events)
+    assert len(sites) > 1 or alone.patients.height == dataset.patients.height

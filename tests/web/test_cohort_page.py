@@ -262,7 +262,7 @@ def test_the_numbers_are_those_of_the_outcomes_report(served: Served) -> None:
 
 
 def test_the_pages_report_is_the_outcomes_report_without_its_figures(served: Served) -> None:
-    """``web.cohort_outcomes.cohort_report`` repeats ``outcomes_report`` minus the SVG figures:
+    """``web.cohort_outcomes.cohort_report`` is ``outcomes_report`` minus the SVG figures:
     an analysis changed in one and not the other fails here."""
     both = dataset_of(served.database, "S01", "S02")
     for chosen in (CohortFilter(sites=("S01", "S02")), CohortFilter(sites=("S02",))):

@@ -104,7 +104,23 @@ def _decode(texts: pl.Series, dtype: pl.DataType) -> pl.Series:
     return texts.str.json_decode(dtype)
 
 
-def read_patients(session: Session, site_codes: Sequence[str] | None) -> pl.DataFrame:
+Sites = Sequence[str] | None
+"""Site codes to read (None: every site)."""
+
+
+def _of_sites(query: Any, patient_id: Any, site_codes: Sites) -> Any:
+    """``query`` limited to rows of patients of ``site_codes`` (unchanged when None)."""
+    if site_codes is None:
+        return query
+    patients_there = (
+        select(Patient.id)
+        .join(Site, Site.id == Patient.site_id)
+        .where(Site.code.in_(list(site_codes)))
+    )
+    return query.where(patient_id.in_(patients_there))
+
+
+def read_patients(session: Session, site_codes: Sites) -> pl.DataFrame:
     query = select(
         _id(Patient.id),
         Patient.study_code,
@@ -132,9 +148,13 @@ def read_patients(session: Session, site_codes: Sequence[str] | None) -> pl.Data
     return frame
 
 
-def read_screenings(session: Session) -> pl.DataFrame:
+def read_screenings(session: Session, site_codes: Sites = None) -> pl.DataFrame:
     """Each patient's screenings in date order: the last one tells the organ involvement."""
-    query = select(_id(Screening.patient_id), Screening.screened_on, _as_text(Screening.data))
+    query = _of_sites(
+        select(_id(Screening.patient_id), Screening.screened_on, _as_text(Screening.data)),
+        Screening.patient_id,
+        site_codes,
+    )
     frame = _frame(session, query, {"pid": pl.String, "screened_on": pl.Date, "data": pl.String})
     involvement = _decode(
         frame["data"], pl.Struct({"organ_involvement": pl.List(pl.String)})
@@ -147,7 +167,7 @@ def read_screenings(session: Session) -> pl.DataFrame:
     )
 
 
-def read_infusions(session: Session) -> pl.DataFrame:
+def read_infusions(session: Session, site_codes: Sites = None) -> pl.DataFrame:
     """Infusions with the tissue source of the lots given (one row per infusion and lot)."""
     query = (
         select(
@@ -161,6 +181,7 @@ def read_infusions(session: Session) -> pl.DataFrame:
         .outerjoin(Lot, Lot.id == InfusionLot.lot_id)
         .outerjoin(Harvest, Harvest.id == Lot.harvest_id)
     )
+    query = _of_sites(query, Infusion.patient_id, site_codes)
     frame = _frame(
         session,
         query,
@@ -183,7 +204,9 @@ def _part(document: Any, path: tuple[str, ...]) -> Any:
     return _as_text(element)
 
 
-def read_visits(session: Session, horizon_days: int = HORIZON_DAYS) -> pl.DataFrame:
+def read_visits(
+    session: Session, horizon_days: int = HORIZON_DAYS, site_codes: Sites = None
+) -> pl.DataFrame:
     """Recorded visits up to ``horizon_days`` with the findings and stored results analysed.
 
     ``findings`` and ``scores`` come back as structs holding only the parts read.
@@ -198,6 +221,7 @@ def read_visits(session: Session, horizon_days: int = HORIZON_DAYS) -> pl.DataFr
         *[_part(Visit.findings, (name,)) for name in finding_names],
         *[_part(Visit.scores, path) for path in SCORES_PARTS],
     ).where(Visit.visit_date.is_not(None), Visit.study_day <= horizon_days)
+    query = _of_sites(query, Visit.patient_id, site_codes)
     schema: dict[str, Any] = {
         "pid": pl.String,
         "visit_code": pl.String,
@@ -227,7 +251,7 @@ def read_visits(session: Session, horizon_days: int = HORIZON_DAYS) -> pl.DataFr
     )
 
 
-def read_medications(session: Session) -> pl.DataFrame:
+def read_medications(session: Session, site_codes: Sites = None) -> pl.DataFrame:
     query = select(
         _id(Medication.patient_id),
         Medication.drug,
@@ -238,6 +262,7 @@ def read_medications(session: Session) -> pl.DataFrame:
         Medication.stopped_on,
         Medication.prednisone_mg_day,
     )
+    query = _of_sites(query, Medication.patient_id, site_codes)
     frame = _frame(
         session,
         query,
@@ -255,7 +280,7 @@ def read_medications(session: Session) -> pl.DataFrame:
     return frame
 
 
-def read_adverse_events(session: Session) -> pl.DataFrame:
+def read_adverse_events(session: Session, site_codes: Sites = None) -> pl.DataFrame:
     query = select(
         _id(AdverseEvent.patient_id),
         AdverseEvent.term,
@@ -267,6 +292,7 @@ def read_adverse_events(session: Session) -> pl.DataFrame:
         AdverseEvent.onset_on,
         AdverseEvent.outcome,
     )
+    query = _of_sites(query, AdverseEvent.patient_id, site_codes)
     frame = _frame(
         session,
         query,
@@ -289,16 +315,17 @@ def read_adverse_events(session: Session) -> pl.DataFrame:
 
 
 def read_registry(
-    session: Session, site_codes: Sequence[str] | None = None, horizon_days: int = HORIZON_DAYS
+    session: Session, site_codes: Sites = None, horizon_days: int = HORIZON_DAYS
 ) -> RegistryTables:
-    """Everything the analysis dataset needs, read in one read-only session."""
+    """Everything the analysis dataset needs of the patients of ``site_codes`` (every site when
+    None), read in one read-only session; other sites' rows are not read at all."""
     return RegistryTables(
         patients=read_patients(session, site_codes),
-        screenings=read_screenings(session),
-        infusions=read_infusions(session),
-        visits=read_visits(session, horizon_days),
-        medications=read_medications(session),
-        adverse_events=read_adverse_events(session),
+        screenings=read_screenings(session, site_codes),
+        infusions=read_infusions(session, site_codes),
+        visits=read_visits(session, horizon_days, site_codes),
+        medications=read_medications(session, site_codes),
+        adverse_events=read_adverse_events(session, site_codes),
     )
 
 

@@ -219,6 +219,34 @@ def safety_figure(summary: safety.SafetySummary) -> str:
     )
 
 
+def _figures(
+    outcomes: proportions.OutcomeTable,
+    time_to: list[TimeToEvent],
+    visits: pl.DataFrame,
+    evidence: Comparison,
+    compared: proportions.OutcomeCell | None,
+    harms: safety.SafetySummary,
+) -> dict[str, str]:
+    """The report's SVG figures (most of the report's time on a small cohort)."""
+    return {
+        "proportions": proportion_plot(
+            _proportion_points(outcomes),
+            title="Patients in each state by time point (95% Wilson CI)",
+            fig_id="proportions",
+        ),
+        "time_to": km_plot(
+            [_km_curve(item) for item in time_to],
+            title="Time to first LLDAS, DORIS remission and flare",
+            y_label="Cumulative proportion",
+            at_risk_days=AT_RISK_DAYS,
+            fig_id="time-to",
+        ),
+        **_trajectories(visits),
+        "forest": _forest(evidence, compared),
+        "safety": safety_figure(harms),
+    }
+
+
 def outcomes_report(
     dataset: AnalysisDataset,
     *,
@@ -226,9 +254,11 @@ def outcomes_report(
     title: str = "Program outcomes report",
     on_step: Step | None = None,
     evidence_rows: Sequence[Row] | None = None,
+    with_figures: bool = True,
 ) -> OutcomesReport:
     """Every table and figure of the outcomes report (module doc); ``evidence_rows`` replaces
-    the shipped studies table (e.g. with a user's own rows added, ``evidence_table.studies``)."""
+    the shipped studies table (e.g. with a user's own rows added, ``evidence_table.studies``);
+    ``with_figures=False`` leaves the SVG figures out (the web page draws its own charts)."""
 
     def done(step: str) -> None:
         if on_step is not None:
@@ -261,23 +291,7 @@ def outcomes_report(
     evidence = response_comparison(evidence_rows)
     compared = outcomes.cell(*COMPARED_OUTCOME)
     done("evidence")
-    figures = {
-        "proportions": proportion_plot(
-            _proportion_points(outcomes),
-            title="Patients in each state by time point (95% Wilson CI)",
-            fig_id="proportions",
-        ),
-        "time_to": km_plot(
-            [_km_curve(item) for item in time_to],
-            title="Time to first LLDAS, DORIS remission and flare",
-            y_label="Cumulative proportion",
-            at_risk_days=AT_RISK_DAYS,
-            fig_id="time-to",
-        ),
-        **_trajectories(visits),
-        "forest": _forest(evidence, compared),
-        "safety": safety_figure(harms),
-    }
+    figures = _figures(outcomes, time_to, visits, evidence, compared, harms) if with_figures else {}
     done("figures")
     notes = []
     if dataset.notes.visits_with_too_many_glucocorticoids:
@@ -305,7 +319,7 @@ def outcomes_report(
         "(first infusion to the last visit or death) with exact Poisson confidence intervals.",
         "Published results are shown as each study reported them, pooled by a random-effects "
         "meta-analysis of proportions (logit transform, REML) only where the evidence rules "
-        "allow; " + evidence.caveat,
+        "allow. " + evidence.caveat,
     )
     return OutcomesReport(
         title=title,

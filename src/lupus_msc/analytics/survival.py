@@ -236,7 +236,10 @@ def _days(value: float | None) -> str:
 
 def methods_text(result: KaplanMeier) -> str:
     """One sentence saying exactly what :func:`kaplan_meier` computed, for the report's methods."""
-    subject = f"Time to {result.label}" if result.label else "Time to first event"
+    label = result.label
+    if label[:2].istitle():  # "First LLDAS" reads "time to first LLDAS"; "LLDAS" stays as it is
+        label = label[0].lower() + label[1:]
+    subject = f"Time to {label}" if label else "Time to first event"
     horizon = (
         f" or at {result.horizon_days} days, whichever came first"
         if result.horizon_days is not None

@@ -112,6 +112,11 @@ def score_prepared(
 ) -> pl.DataFrame:
     """The prepared table with every stage's result columns, scored whole patients a chunk at a
     time; ``on_stage`` hears each stage's name when it ends in each chunk."""
+    if prepared.height == 0:  # no chunk to score: the stages still give their (empty) columns
+        frame = prepared
+        for stage in stages:
+            frame = stage.run(frame)
+        return prepared.hstack(frame.select(result_columns(frame)))
     results = []
     for rows in patient_chunks(prepared, rows_per_chunk):
         frame = prepared.slice(rows.start, len(rows)).drop(ROW).with_row_index(ROW)
