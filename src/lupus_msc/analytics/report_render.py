@@ -103,22 +103,34 @@ def _heading(report: Any) -> dict[str, Any]:
     }
 
 
+def table_context(report: Any, *, web: bool = False) -> dict[str, Any]:
+    """What the outcomes report's table partials (``report_templates/tables/``,
+    ``safety_table.html``, ``evidence_table.html``) read from a report
+    (``report_outcomes.OutcomesReport``), for the printed report and the web Cohort page alike:
+    the report, its safety summary and published-evidence arms, and every label and order of
+    outcomes, time points, strata and variables. ``web``: the page's markup (row headers, the
+    outcome table's caption and data attributes, subgroups as collapsible details) instead of
+    the printed report's."""
+    from lupus_msc.analytics.proportions import OUTCOMES
+    from lupus_msc.analytics.report_outcomes import STRATA_SHOWN
+
+    return {
+        "report": report,
+        "web": web,
+        "safety": report.safety,
+        "arms": report.evidence.arms,
+        "outcome_labels": {outcome.column: outcome.label for outcome in OUTCOMES},
+        "outcome_order": [outcome.column for outcome in OUTCOMES],
+        "timepoint_labels": TIMEPOINT_LABELS,
+        "stratum_labels": STRATUM_LABELS,
+        "strata_timepoints": STRATA_SHOWN,
+        "variable_labels": VARIABLE_LABELS,
+    }
+
+
 def outcomes_html(report: Any) -> str:
     """The outcomes report (``report_outcomes.OutcomesReport``) as self-contained HTML."""
-    from lupus_msc.analytics.proportions import OUTCOMES
-
-    return render_html(
-        "outcomes.html",
-        **_heading(report),
-        safety=report.safety,
-        arms=report.evidence.arms,
-        outcome_labels={outcome.column: outcome.label for outcome in OUTCOMES},
-        outcome_order=[outcome.column for outcome in OUTCOMES],
-        timepoint_labels=TIMEPOINT_LABELS,
-        stratum_labels=STRATUM_LABELS,
-        strata_timepoints=("month6", "month12"),
-        variable_labels=VARIABLE_LABELS,
-    )
+    return render_html("outcomes.html", **(_heading(report) | table_context(report)))
 
 
 def safety_html(report: Any) -> str:

@@ -1,70 +1,50 @@
-"""The Cohort page's tables, rendered with the offline report's own Jinja environment.
+"""The Cohort page's tables: the offline outcomes report's own table partials.
 
-``TABLES`` is an overlay of ``analytics.report_render.ENVIRONMENT``: the same number filters
-(``pct``, ``percent``, ``num``, ``ci``) and the same labels, so a number reads the same on the
-page and in the downloaded report. Its loader finds the page's table partials
-(``templates/cohort/tables/``) first and the report's own partials after them: the safety table
-and the published-evidence table are the report's ``safety_table.html`` and
-``evidence_table.html``, included as they are. The page's partials use only what the report's
-templates use, so the report could include them too.
+Every table of the page is a partial of ``analytics/report_templates/`` (``tables/*.html``, and
+the report's ``safety_table.html`` and ``evidence_table.html``), rendered with the report's Jinja
+environment (``analytics.report_render.ENVIRONMENT``: the same number filters ``pct``,
+``percent``, ``num`` and ``ci``) and the report's table context (``table_context``: the same
+labels), so a table is written once and a number reads the same on the page and in the
+downloaded report. ``web=True`` asks the partials for the page's markup: row headers, the outcome
+table's caption and data attributes, subgroups as collapsible details. Two tables are the page's
+only: the numbers at risk and the immune-marker trajectories (the report draws these as
+figures).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 from markupsafe import Markup
 
 from lupus_msc.analytics import report_outcomes as ro
 from lupus_msc.analytics.changes import TRAJECTORY_MARKERS, TrajectoryPoint
-from lupus_msc.analytics.proportions import OUTCOMES
-from lupus_msc.analytics.report_render import (
-    ENVIRONMENT,
-    STRATUM_LABELS,
-    TIMEPOINT_LABELS,
-    VARIABLE_LABELS,
-)
-
-PARTIALS = Path(__file__).resolve().parents[1] / "templates" / "cohort" / "tables"
-_loaders: list[BaseLoader] = [FileSystemLoader(PARTIALS)]
-if ENVIRONMENT.loader is not None:
-    _loaders.append(ENVIRONMENT.loader)
-TABLES = ENVIRONMENT.overlay(loader=ChoiceLoader(_loaders))
+from lupus_msc.analytics.report_render import ENVIRONMENT, table_context
 
 SECTIONS = {
-    "table1": "table1.html",
-    "outcomes": "outcomes.html",
-    "strata": "strata.html",
-    "time_to": "time_to.html",
-    "changes": "changes.html",
-    "trajectories": "trajectories.html",
+    "table1": "tables/table1.html",
+    "outcomes": "tables/outcomes.html",
+    "strata": "tables/strata.html",
+    "time_to": "tables/time_to.html",
+    "at_risk": "tables/at_risk.html",
+    "changes": "tables/changes.html",
+    "trajectories": "tables/trajectories.html",
     "safety": "safety_table.html",
     "evidence": "evidence_table.html",
 }
-"""Each table of the page and its partial (the last two are the report's)."""
+"""Each table of the page and its partial in the report's templates."""
 
 
 def render_tables(
     report: ro.OutcomesReport, trajectories: tuple[TrajectoryPoint, ...]
 ) -> dict[str, Markup]:
     """Every table of the page as HTML, by section."""
-    context: dict[str, Any] = {
-        "report": report,
-        "safety": report.safety,
-        "arms": report.evidence.arms,
-        "outcome_labels": {outcome.column: outcome.label for outcome in OUTCOMES},
-        "outcome_order": [outcome.column for outcome in OUTCOMES],
-        "timepoint_labels": TIMEPOINT_LABELS,
-        "stratum_labels": STRATUM_LABELS,
-        "strata_timepoints": ro.STRATA_SHOWN,
-        "variable_labels": VARIABLE_LABELS,
+    context: dict[str, Any] = table_context(report, web=True) | {
         "markers": TRAJECTORY_MARKERS,
         "trajectory_timepoints": tuple(dict.fromkeys(p.timepoint for p in trajectories)),
         "trajectories": {(p.marker, p.timepoint): p for p in trajectories},
     }
     return {
-        name: Markup(TABLES.get_template(template).render(**context))  # noqa: S704 - autoescaped
+        name: Markup(ENVIRONMENT.get_template(template).render(**context))  # noqa: S704 - autoescaped
         for name, template in SECTIONS.items()
     }
