@@ -183,3 +183,36 @@ def test_a_sites_dataset_reads_only_its_patients_and_equals_the_whole_filtered(
     assert alone.visits.equals(filtered.visits)
     assert alone.adverse_events.equals(filtered.adverse_events)
     assert len(sites) > 1 or alone.patients.height == dataset.patients.height
+
+
+def test_adverse_events_count_within_the_analysis_window_only(loaded: Database) -> None:
+    import dataclasses
+
+    from lupus_msc.analytics.registry_extract import HORIZON_DAYS
+
+    with loaded.reads() as session:
+        tables = read_registry(session)
+    first = tables.infusions.group_by("pid").agg(pl.col("started_at").min().dt.date())
+    pid, day0 = first.row(0)
+    far_out = dt.date(2100, 1, 1)
+    added = pl.DataFrame(
+        {
+            "pid": [pid, pid],
+            "term": ["inside the window", "after the window"],
+            "ctcae_term": [None, None],
+            "grade": [1, 1],
+            "relatedness": ["not-related", "not-related"],
+            "infusion_reaction": [False, False],
+            "onset": [
+                day0 + dt.timedelta(days=HORIZON_DAYS),
+                day0 + dt.timedelta(days=HORIZON_DAYS + 1),
+            ],
+            "outcome": ["recovered", "recovered"],
+            "serious": [False, False],
+        },
+        schema=tables.adverse_events.schema,
+    )
+    widened = dataclasses.replace(tables, adverse_events=pl.concat([tables.adverse_events, added]))
+    terms = set(build(widened, far_out).adverse_events["term"])
+    assert "inside the window" in terms
+    assert "after the window" not in terms

@@ -129,7 +129,11 @@ def test_the_safety_report_lists_every_serious_event_and_infusion_reaction() -> 
     events = data.adverse_events.filter(data.adverse_events["day"] >= 0)
     serious = events.filter(events["serious"] | events["fatal"])
     assert len(report.serious) == serious.height
-    assert len(report.infusion_reactions) == events["infusion_reaction"].sum()
+    reactions = events.filter(events["infusion_reaction"])
+    assert sum(row.events for row in report.infusion_reactions) == reactions.height
+    assert {(row.term, row.grade) for row in report.infusion_reactions} == {
+        (r["ctcae_term"] or r["term"], r["grade"]) for r in reactions.iter_rows(named=True)
+    }
     assert sum(term.events for term in report.terms) == events.height
     page = safety_html(report)
     for row in report.serious:

@@ -4,6 +4,8 @@
 derives every outcome the cohort analyses count (the frames' columns are listed in
 ``PATIENT_COLUMNS``, ``VISIT_COLUMNS`` and ``EVENT_COLUMNS``). The cohort is every patient with
 at least one infusion; time zero is the first infusion, and the baseline is the day-0 visit.
+Visits and adverse events are those of the analysis window (``registry_extract.HORIZON_DAYS``
+days from the first infusion) up to the data cut-off.
 
 Outcomes per visit (null = not assessable at that visit; the reason is in the instrument):
 SRI-4 and the modified SRI-4 without BILAG (§4), LLDAS (§5), DORIS 2021 remission (§6), renal
@@ -25,7 +27,7 @@ from typing import Literal
 import polars as pl
 
 from lupus_msc.analytics.proportions import TIMEPOINT_DAYS
-from lupus_msc.analytics.registry_extract import RegistryTables
+from lupus_msc.analytics.registry_extract import HORIZON_DAYS, RegistryTables
 from lupus_msc.analytics.visit_table import (
     STORED_EGFR,
     TOO_MANY_GLUCOCORTICOIDS,
@@ -330,7 +332,9 @@ def build(tables: RegistryTables, as_of: dt.date) -> AnalysisDataset:
     context = people.select("pid", "first_infusion", pl.col("renal").fill_null(False))
     scored = score(table.join(context, on="pid", how="left"))
     scored = scored.join(_immunosuppressants(scored, tables.medications), on=["pid", "visit_date"])
-    events = _events(tables, people).filter(pl.col("onset") <= as_of)
+    events = _events(tables, people).filter(
+        (pl.col("onset") <= as_of) & (pl.col("day") <= HORIZON_DAYS)
+    )
     return AnalysisDataset(
         patients=_patients(people, scored, events),
         visits=_visits(scored),

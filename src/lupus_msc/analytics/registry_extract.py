@@ -67,10 +67,14 @@ SCORES_PARTS: dict[tuple[str, ...], pl.DataType] = {
 }
 """The stored per-visit results read: the SLEDAI-2K lab inputs and the CKD-EPI 2021 eGFR."""
 
-HORIZON_DAYS = 760
-"""Visits read: up to study day 760, the month-24 visit and its window. The cohort analyses end at
-month 24 (the last reported time point, and the Kaplan–Meier horizon); later visits are not read,
-so a registry followed for years is analysed in the same time as one followed for two."""
+HORIZON_DAYS = 850
+"""The analysis window, in days from the first infusion: visits are read up to study day 850.
+The cohort analyses end at month 24 (day 720 ± its window; the Kaplan–Meier horizon is day 730),
+and a further ~4 months are read so that a patient still followed after month 24 is seen to be
+(their next visit lies in the window), and is censored at the horizon rather than at the month-24
+visit. Later visits are not read, so a registry followed for years is analysed in the same time
+as one followed for two; adverse events are counted in the same window (``dataset.build``), so
+events and patient-years cover the same time."""
 
 
 @dataclass(frozen=True)

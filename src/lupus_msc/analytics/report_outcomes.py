@@ -32,6 +32,7 @@ from lupus_msc.analytics.figures import (
     proportion_plot,
     trajectory_plot,
 )
+from lupus_msc.analytics.registry_extract import HORIZON_DAYS as WINDOW_DAYS
 
 HORIZON_DAYS = 730
 """Kaplan–Meier curves end at month 24, the last reported time point."""
@@ -314,9 +315,10 @@ def outcomes_report(
         "Changes from baseline are observed cases with a value at both the day-0 visit and the "
         "time point: medians with interquartile ranges (quantiles by linear interpolation, "
         "type 7).",
-        f"Adverse events are treatment-emergent (onset on or after the first infusion); rates "
-        f"per 100 patient-years use {harms.patient_years:.1f} patient-years of follow-up "
-        "(first infusion to the last visit or death) with exact Poisson confidence intervals.",
+        f"Adverse events are treatment-emergent (onset on or after the first infusion) and "
+        f"within the analysis window ({WINDOW_DAYS} days); rates per 100 patient-years use "
+        f"{harms.patient_years:.1f} patient-years of follow-up (first infusion to the last visit "
+        "in the window, or death) with exact Poisson confidence intervals.",
         "Published results are shown as each study reported them, pooled by a random-effects "
         "meta-analysis of proportions (logit transform, REML) only where the evidence rules "
         "allow. " + evidence.caveat,

@@ -1,8 +1,10 @@
 """The safety report for a data and safety monitoring board, from the analysis dataset.
 
 The summary (``safety.safety_summary``: treatment-emergent events by CTCAE grade §12,
-seriousness and relatedness, per 100 patient-years), events by term, and listings of every
-serious event, death and infusion reaction with the patient's study code and the day of onset.
+seriousness and relatedness, per 100 patient-years), events by term, a listing of every serious
+event and death with the patient's study code and the day of onset, and infusion reactions
+counted by term and grade (each one is in the analysis dataset; a registry-wide listing of
+thousands of mild reactions would bury the serious ones).
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ class TermCount:
 
 
 @dataclass(frozen=True)
+class ReactionCount:
+    term: str
+    grade: int
+    events: int
+    patients: int
+    serious: int
+
+
+@dataclass(frozen=True)
 class SafetyReport:
     title: str
     as_of: dt.date
@@ -38,13 +49,31 @@ class SafetyReport:
     summary: safety.SafetySummary
     terms: tuple[TermCount, ...]
     serious: tuple[dict[str, object], ...]
-    infusion_reactions: tuple[dict[str, object], ...]
+    infusion_reactions: tuple[ReactionCount, ...]
     figures: dict[str, str]
 
 
 def _listing(events: pl.DataFrame, keep: pl.Expr) -> tuple[dict[str, object], ...]:
     chosen = events.filter(keep).sort("day", "patient_id").select(LISTED)
     return tuple(chosen.iter_rows(named=True))
+
+
+def _reactions(events: pl.DataFrame) -> tuple[ReactionCount, ...]:
+    counted = (
+        events.filter(pl.col("infusion_reaction"))
+        .with_columns(pl.coalesce("ctcae_term", "term").alias("_term"))
+        .group_by("_term", "grade")
+        .agg(
+            pl.len().alias("events"),
+            pl.col("patient_id").n_unique().alias("patients"),
+            pl.col("serious").sum().alias("serious"),
+        )
+        .sort("_term", "grade")
+    )
+    return tuple(
+        ReactionCount(row["_term"], row["grade"], row["events"], row["patients"], row["serious"])
+        for row in counted.iter_rows(named=True)
+    )
 
 
 def safety_report(
@@ -76,6 +105,6 @@ def safety_report(
             for row in terms.iter_rows(named=True)
         ),
         serious=_listing(emergent, pl.col("serious") | pl.col("fatal")),
-        infusion_reactions=_listing(emergent, pl.col("infusion_reaction")),
+        infusion_reactions=_reactions(emergent),
         figures={"safety": safety_figure(summary)},
     )
