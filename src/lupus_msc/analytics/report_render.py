@@ -11,6 +11,8 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from lupus_msc.analytics.registry_extract import HORIZON_DAYS as WINDOW_DAYS
+
 Format = Literal["html", "pdf"]
 
 
@@ -41,7 +43,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(pct=_pct, percent=_percent, num=_num)
-    environment.globals.update(ci=_ci)
+    environment.globals.update(ci=_ci, window_days=WINDOW_DAYS)
     return environment
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from lupus_msc.analytics import cohort_filter
 from lupus_msc.analytics.dataset import AnalysisDataset
+from lupus_msc.analytics.registry_extract import HORIZON_DAYS as WINDOW_DAYS
 from lupus_msc.analytics.report_outcomes import outcomes_report
 from lupus_msc.analytics.report_render import outcomes_html, to_pdf
 from lupus_msc.services.access import Action, Actor
@@ -115,6 +116,7 @@ def cohort_page(request: Request, registry: DatabaseDep, user: WebUserDep) -> HT
         "snapshot": selection.snapshot,
         "cohort_text": selection.cohort.describe(),
         "report": None,
+        "window_days": WINDOW_DAYS,
     }
     if selection.chosen is not None:
         report = cohort_report(selection.chosen, cohort=selection.cohort)
