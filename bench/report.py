@@ -426,7 +426,7 @@ def markdown(
             f" Registry: {registry['patients']:,} patients, {registry['visits']:,} visits, "
             f"{registry['adverse_events']:,} adverse events; analysis dataset (cut-off "
             f"{first['as_of']}): {dataset['patients']:,} infused patients, "
-            f"{dataset['visits']:,} visits up to month 24, {dataset['adverse_events']:,} "
+            f"{dataset['visits']:,} visits in the analysis window, {dataset['adverse_events']:,} "
             "adverse events."
         )
     pdf = next(run for run in figures["cli"] if (run["kind"], run["format"]) == ("outcomes", "pdf"))
