@@ -1,0 +1,1 @@
+"""Interoperability: FHIR, CDISC, REDCap, de-identified exports (DESIGN.md)."""
