@@ -1,6 +1,7 @@
 """Every table of the registry; importing this package registers them all on ``Base.metadata``."""
 
 from lupus_msc.store.models.audit import AuditEvent, AuditHead
+from lupus_msc.store.models.deidentification import DeidentificationKey
 from lupus_msc.store.models.followup import AdverseEvent, LabResult, Medication, Visit
 from lupus_msc.store.models.patients import (
     Consent,
@@ -41,6 +42,7 @@ __all__ = [
     "Consent",
     "CustodyEvent",
     "CustodyKind",
+    "DeidentificationKey",
     "Donor",
     "DonorKind",
     "Harvest",
