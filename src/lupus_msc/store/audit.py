@@ -25,8 +25,10 @@ from lupus_msc.store.models.audit import AuditEvent, AuditHead
 from lupus_msc.store.options import READ_ONLY
 
 GENESIS = "0" * 64
-REDACTED = frozenset({"password_hash", "token_hash"})
-"""Columns whose values never enter the audit trail (only the fact that they changed)."""
+REDACTED = frozenset({"password_hash", "token_hash", "pseudonym", "date_offset_days"})
+"""Columns whose values never enter the audit trail (only the fact that they changed): secrets,
+and the de-identification keys (a pseudonym beside its patient, or a date offset, in the trail
+would undo the de-identification for anyone who reads it)."""
 _CHAIN_TABLES = frozenset({AuditEvent.__tablename__, AuditHead.__tablename__})
 ACTOR = "actor_id"
 REASON = "reason"
