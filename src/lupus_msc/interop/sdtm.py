@@ -1,0 +1,429 @@
+"""SDTM-style domains DM, AE, EX and LB built from registry records (issue 8, CDISC).
+
+Pure functions: ``read`` takes the registry's records in one read session (the same plain
+``select(model)`` reading as the FHIR builders' tests, records detached afterwards), and
+``dm``/``ae``/``ex``/``lb`` turn those records into rows whose variables are exactly those
+declared in ``sdtm_metadata``. Writing (Dataset-JSON, CSV, define file) is ``sdtm_write``.
+
+Conventions (documented in the define file too):
+
+* ``STUDYID`` is the protocol code of the patient's protocol version; ``USUBJID`` is
+  ``<STUDYID>-<study code>``; ``SUBJID`` the study code; ``SITEID`` the site code.
+* Dates are ISO 8601: dates ``YYYY-MM-DD``; date-times ``YYYY-MM-DDThh:mm:ss`` in UTC (the
+  registry stores UTC), without an offset as SDTM usually writes them.
+* The reference start ``RFSTDTC`` is the first infusion's start; every ``--DY`` counts from its
+  date as SDTM defines study day: the reference date is day 1 and there is no day 0
+  (``study_day``). A patient never infused has no ``RFSTDTC`` and no study days.
+* ``AEDECOD`` is the CTCAE v5.0 term when the registry graded the event against a §12 term or
+  the reported term is a §12 term's name (``ctcae_decod``), else empty (the registry codes no
+  MedDRA); ``AETOXGR`` the CTCAE grade as text ("1"–"5").
+* ``EXLOT`` is the chain-of-identity code of the lot; an infusion that used several lots has
+  them joined by ``"; "`` in code order (one EX record per infusion, the dose being the total).
+* LB keeps current results only (a superseded result is not exported), the value as reported
+  in ``LBORRES``/``LBORRESU`` and converted to the analyte's canonical unit in
+  ``LBSTRESN``/``LBSTRESU``; ``LBLOINC`` is the §15 code of the analyte (empty without one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lupus_msc.clinical import codes
+from lupus_msc.interop.sdtm_metadata import AE, DM, EX, LB, DomainSpec
+from lupus_msc.services.visit_labs import ANALYTES
+from lupus_msc.store import models
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One dataset: its declared variables and its rows (variable name → value or None)."""
+
+    spec: DomainSpec
+    rows: list[Row]
+
+
+@dataclass(frozen=True)
+class Records:
+    """The registry records the domains are built from (detached from their session)."""
+
+    patients: list[models.Patient]
+    sites: list[models.Site]
+    protocols: list[models.ProtocolVersion]
+    consents: list[models.Consent]
+    infusions: list[models.Infusion]
+    infusion_lots: list[models.InfusionLot]
+    lots: list[models.Lot]
+    events: list[models.AdverseEvent]
+    visits: list[models.Visit]
+    labs: list[models.LabResult]
+
+
+def read(session: Session) -> Records:
+    """Every record the domains need, read in one session and detached from it."""
+
+    def every(model: Any) -> list[Any]:
+        return list(session.scalars(select(model)))
+
+    records = Records(
+        patients=every(models.Patient),
+        sites=every(models.Site),
+        protocols=every(models.ProtocolVersion),
+        consents=every(models.Consent),
+        infusions=every(models.Infusion),
+        infusion_lots=every(models.InfusionLot),
+        lots=every(models.Lot),
+        events=every(models.AdverseEvent),
+        visits=every(models.Visit),
+        labs=every(models.LabResult),
+    )
+    session.expunge_all()
+    return records
+
+
+def study_day(day: dt.date, reference: dt.date) -> int:
+    """SDTM study day: the reference date is day 1, the day before it day -1; no day 0."""
+    delta = (day - reference).days
+    return delta + 1 if delta >= 0 else delta
+
+
+def iso_date(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def iso_datetime(moment: dt.datetime | None) -> str | None:
+    """UTC, to the second, without an offset (registry datetimes are UTC; SQLite's are naive)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=0).isoformat()
+
+
+def number_text(value: Decimal | None) -> str | None:
+    """A decimal as plain text without exponent or trailing zeros (``1.50`` → ``1.5``)."""
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    return text
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Completed years of age on ``day``."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+ROUTES = {
+    "intravenous": "INTRAVENOUS",
+    "renal-artery": "INTRA-ARTERIAL",
+    "local-injection": "INTRALESIONAL",
+}
+OUTCOMES = {
+    "recovered": "RECOVERED/RESOLVED",
+    "recovering": "RECOVERING/RESOLVING",
+    "not-recovered": "NOT RECOVERED/NOT RESOLVED",
+    "recovered-with-sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
+    "fatal": "FATAL",
+    "unknown": "UNKNOWN",
+}
+CTCAE_TERMS = {
+    "neutrophil_count_decreased": "Neutrophil count decreased",
+    "white_blood_cell_decreased": "White blood cell decreased",
+    "platelet_count_decreased": "Platelet count decreased",
+    "lymphocyte_count_decreased": "Lymphocyte count decreased",
+    "anemia": "Anemia",
+    "alt_increased": "Alanine aminotransferase increased",
+    "ast_increased": "Aspartate aminotransferase increased",
+    "creatinine_increased": "Creatinine increased",
+    "fever": "Fever",
+}
+"""The registry's §12 term keys (``clinical.ctcae.Term``) → the CTCAE v5.0 term."""
+
+CLINICAL_CTCAE_TERMS = ("Infusion related reaction", "Allergic reaction")
+"""The §12 terms graded by clinical judgement: the registry stores no key for them, so a
+reported term that names one of them (any case) is coded to it."""
+_BY_NAME = {name.lower(): name for name in (*CTCAE_TERMS.values(), *CLINICAL_CTCAE_TERMS)}
+
+
+def ctcae_decod(ctcae_term: str | None, term: str) -> str | None:
+    """``AEDECOD``: the CTCAE v5.0 term of the event's §12 key, else of its reported term when
+    that is a §12 term's name; None when the registry holds no CTCAE term for the event."""
+    if ctcae_term is not None and ctcae_term in CTCAE_TERMS:
+        return CTCAE_TERMS[ctcae_term]
+    return _BY_NAME.get(" ".join(term.split()).lower())
+
+
+LAB_TESTS: dict[str, tuple[str, str, str]] = {
+    "c3": ("C3", "Complement C3", "SERUM"),
+    "c4": ("C4", "Complement C4", "SERUM"),
+    "anti_dsdna": ("DSDNAAB", "Double-Stranded DNA Antibody", "SERUM"),
+    "hemoglobin": ("HGB", "Hemoglobin", "BLOOD"),
+    "wbc": ("WBC", "Leukocytes", "BLOOD"),
+    "lymphocytes": ("LYM", "Lymphocytes", "BLOOD"),
+    "neutrophils": ("NEUT", "Neutrophils", "BLOOD"),
+    "platelets": ("PLAT", "Platelets", "BLOOD"),
+    "creatinine": ("CREAT", "Creatinine", "SERUM"),
+    "cystatin_c": ("CYSTC", "Cystatin C", "SERUM"),
+    "upcr": ("PROTCRT", "Protein/Creatinine", "URINE"),
+    "urine_protein_24h": ("PROT", "Protein", "URINE"),
+    "urine_rbc_hpf": ("RBC", "Erythrocytes", "URINE"),
+    "urine_wbc_hpf": ("WBC", "Leukocytes", "URINE"),
+    "crp": ("CRP", "C Reactive Protein", "SERUM"),
+    "esr": ("ESR", "Erythrocyte Sedimentation Rate", "BLOOD"),
+    "cd4": ("CD4", "CD4 Cells", "BLOOD"),
+    "cd8": ("CD8", "CD8 Cells", "BLOOD"),
+    "cd19": ("CD19", "CD19 Cells", "BLOOD"),
+    "treg_pct": ("TREGCD4", "Regulatory T Cells/CD4 Cells", "BLOOD"),
+}
+"""Analyte → (LBTESTCD, LBTEST, LBSPEC). SDTM-style names: written from knowledge of CDISC CT,
+not checked against a CT release. Urine and blood leukocytes share ``WBC`` and are told apart
+by ``LBSPEC``, as SDTM does."""
+
+ARM = ("MSC", "Mesenchymal stromal cells")
+NOT_ASSIGNED = ("NOTASSGN", "Not Assigned")
+NOT_TREATED = ("NOTTRT", "Not Treated")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What every domain needs of a patient: identifiers and the reference start date."""
+
+    usubjid: str
+    studyid: str
+    first_infusion: dt.datetime | None
+
+    @property
+    def reference(self) -> dt.date | None:
+        return None if self.first_infusion is None else self.first_infusion.date()
+
+    def day(self, day: dt.date | None) -> int | None:
+        reference = self.reference
+        if day is None or reference is None:
+            return None
+        return study_day(day, reference)
+
+
+def subjects(records: Records) -> dict[uuid.UUID, Subject]:
+    protocols = {protocol.id: protocol for protocol in records.protocols}
+    first: dict[uuid.UUID, dt.datetime] = {}
+    for infusion in records.infusions:
+        known = first.get(infusion.patient_id)
+        if known is None or infusion.started_at < known:
+            first[infusion.patient_id] = infusion.started_at
+    found = {}
+    for patient in records.patients:
+        studyid = protocols[patient.protocol_version_id].protocol_code.upper()
+        usubjid = f"{studyid}-{patient.study_code}"
+        found[patient.id] = Subject(usubjid, studyid, first.get(patient.id))
+    return found
+
+
+def _ids(subject: Subject, domain: DomainSpec) -> Row:
+    return {"STUDYID": subject.studyid, "DOMAIN": domain.name, "USUBJID": subject.usubjid}
+
+
+def _sortable(value: Any) -> tuple[int, int, str]:
+    """Integers in numeric order (``VISITNUM`` 10 after 9), texts in text order."""
+    if isinstance(value, int):
+        return (0, value, "")
+    return (1, 0, "" if value is None else str(value))
+
+
+def _domain(spec: DomainSpec, rows: Iterable[Row]) -> Domain:
+    """The rows ordered by the domain's keys; each must have exactly the declared variables."""
+    checked = []
+    for row in rows:
+        if tuple(row) != spec.names:
+            raise ValueError(f"{spec.name} row variables {tuple(row)} are not {spec.names}")
+        checked.append(row)
+    checked.sort(key=lambda row: tuple(_sortable(row[key]) for key in spec.keys))
+    return Domain(spec, checked)
+
+
+def _ordered(spec: DomainSpec, values: Row) -> Row:
+    return {name: values.get(name) for name in spec.names}
+
+
+def _sequenced(spec: DomainSpec, rows: list[Row], order: Sequence[str]) -> list[Row]:
+    """``--SEQ`` 1, 2, … within each subject, in the order of the ``order`` variables."""
+    seq = f"{spec.name}SEQ"
+    by_subject: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_subject[row["USUBJID"]].append(row)
+    result = []
+    for usubjid in sorted(by_subject):
+        ranked = sorted(by_subject[usubjid], key=lambda r: tuple(str(r[k] or "") for k in order))
+        for number, row in enumerate(ranked, start=1):
+            row[seq] = number
+            result.append(_ordered(spec, row))
+    return result
+
+
+def dm(records: Records) -> Domain:
+    """One record per patient in the registry."""
+    found = subjects(records)
+    sites = {site.id: site.code for site in records.sites}
+    protocols = {protocol.id: protocol for protocol in records.protocols}
+    consent: dict[uuid.UUID, dt.date] = {}
+    for record in records.consents:
+        known = consent.get(record.patient_id)
+        consent[record.patient_id] = min(record.signed_on, known or record.signed_on)
+    last: dict[uuid.UUID, dt.datetime] = {}
+    for infusion in records.infusions:
+        end = infusion.ended_at or infusion.started_at
+        last[infusion.patient_id] = max(end, last.get(infusion.patient_id, end))
+    rows = []
+    for patient in records.patients:
+        subject = found[patient.id]
+        consented = consent.get(patient.id)
+        arm = ARM if consented is not None else NOT_ASSIGNED
+        if subject.first_infusion is not None:
+            actual = ARM
+        else:
+            actual = NOT_TREATED if consented is not None else NOT_ASSIGNED
+        title = protocols[patient.protocol_version_id].title
+        age_day = subject.reference or consented
+        rows.append(
+            _ordered(
+                DM,
+                {
+                    **_ids(subject, DM),
+                    "SUBJID": patient.study_code,
+                    "RFSTDTC": iso_datetime(subject.first_infusion),
+                    "RFENDTC": iso_datetime(last.get(patient.id)),
+                    "RFXSTDTC": iso_datetime(subject.first_infusion),
+                    "RFXENDTC": iso_datetime(last.get(patient.id)),
+                    "RFICDTC": iso_date(consented),
+                    "SITEID": sites[patient.site_id],
+                    "BRTHDTC": iso_date(patient.date_of_birth),
+                    "AGE": None if age_day is None else age_on(patient.date_of_birth, age_day),
+                    "AGEU": None if age_day is None else "YEARS",
+                    "SEX": "F" if patient.sex == models.Sex.FEMALE else "M",
+                    "ARMCD": arm[0],
+                    "ARM": title if arm is ARM else arm[1],
+                    "ACTARMCD": actual[0],
+                    "ACTARM": title if actual is ARM else actual[1],
+                },
+            )
+        )
+    return _domain(DM, rows)
+
+
+def ae(records: Records) -> Domain:
+    """One record per adverse event."""
+    found = subjects(records)
+    rows = []
+    for event in records.events:
+        subject = found[event.patient_id]
+        rows.append(
+            {
+                **_ids(subject, AE),
+                "AETERM": event.term,
+                "AEDECOD": ctcae_decod(event.ctcae_term, event.term),
+                "AETOXGR": str(event.grade),
+                "AESER": "Y" if event.serious_criteria else "N",
+                "AEREL": event.relatedness.replace("-", " ").upper(),
+                "AEOUT": OUTCOMES[event.outcome],
+                "AESTDTC": iso_date(event.onset_on),
+                "AEENDTC": iso_date(event.resolved_on),
+                "AESTDY": subject.day(event.onset_on),
+                "AEENDY": subject.day(event.resolved_on),
+            }
+        )
+    return _domain(AE, _sequenced(AE, rows, ("AESTDTC", "AETERM", "AEENDTC")))
+
+
+def ex(records: Records) -> Domain:
+    """One record per infusion, with the lot(s) it used."""
+    found = subjects(records)
+    lot_codes = {lot.id: lot.code for lot in records.lots}
+    used: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for link in records.infusion_lots:
+        used[link.infusion_id].append(lot_codes[link.lot_id])
+    rows = []
+    for infusion in records.infusions:
+        subject = found[infusion.patient_id]
+        rows.append(
+            {
+                **_ids(subject, EX),
+                "EXTRT": ARM[1],
+                "EXDOSE": infusion.actual_dose_per_kg,
+                "EXDOSU": "cells/kg",
+                "EXROUTE": ROUTES.get(infusion.route, infusion.route.upper()),
+                "EXLOT": "; ".join(sorted(used[infusion.id])) or None,
+                "EXSTDTC": iso_datetime(infusion.started_at),
+                "EXENDTC": iso_datetime(infusion.ended_at),
+                "EXSTDY": subject.day(infusion.started_at.date()),
+                "EXENDY": subject.day(
+                    None if infusion.ended_at is None else infusion.ended_at.date()
+                ),
+            }
+        )
+    return _domain(EX, _sequenced(EX, rows, ("EXSTDTC",)))
+
+
+def visit_numbers(visits: Iterable[models.Visit]) -> dict[str, int]:
+    """``VISITNUM``: visit codes numbered 1, 2, … in the order of their planned study day."""
+    planned = sorted({(visit.study_day, visit.code) for visit in visits})
+    return {code: number for number, (_, code) in enumerate(planned, start=1)}
+
+
+def _standard(lab: models.LabResult) -> Decimal | None:
+    analyte = ANALYTES.get(lab.analyte)
+    if lab.value is None or analyte is None or lab.unit not in analyte.accepted:
+        return None
+    return analyte.canonical(lab.value, lab.unit)
+
+
+def lb(records: Records) -> Domain:
+    """One record per current lab result of a visit that took place."""
+    found = subjects(records)
+    visits = {visit.id: visit for visit in records.visits}
+    numbers = visit_numbers(records.visits)
+    rows = []
+    for lab in records.labs:
+        visit = visits[lab.visit_id]
+        if lab.superseded or visit.visit_date is None:
+            continue
+        subject = found[visit.patient_id]
+        testcd, test, spec = LAB_TESTS[lab.analyte]
+        analyte = ANALYTES.get(lab.analyte)
+        concept = None if analyte is None else analyte.concept
+        standard = _standard(lab)
+        rows.append(
+            {
+                **_ids(subject, LB),
+                "LBTESTCD": testcd,
+                "LBTEST": test,
+                "LBSPEC": spec,
+                "LBORRES": number_text(lab.value) if lab.value is not None else lab.text_value,
+                "LBORRESU": lab.unit,
+                "LBORNRLO": number_text(lab.reference_low),
+                "LBORNRHI": number_text(lab.reference_high),
+                "LBSTRESC": number_text(standard) if standard is not None else lab.text_value,
+                "LBSTRESN": standard,
+                "LBSTRESU": None if analyte is None else analyte.unit,
+                "LBLOINC": None if concept is None else codes.LOINC[concept].code,
+                "VISITNUM": numbers[visit.code],
+                "VISIT": visit.code,
+                "VISITDY": visit.study_day,
+                "LBDTC": iso_date(visit.visit_date),
+                "LBDY": subject.day(visit.visit_date),
+            }
+        )
+    return _domain(LB, _sequenced(LB, rows, ("LBDTC", "LBSPEC", "LBTESTCD")))
+
+
+def build(records: Records) -> dict[str, Domain]:
+    """DM, AE, EX and LB, by domain name."""
+    return {"DM": dm(records), "AE": ae(records), "EX": ex(records), "LB": lb(records)}

@@ -1,0 +1,503 @@
+"""SDTM-style DM, AE, EX and LB from a seeded registry, written as Dataset-JSON 1.1 and CSV and
+read back (issue 8, CDISC).
+
+A small synthetic cohort is loaded through the services into SQLite; the domains are built,
+written, parsed back from the files, and every row is compared with the registry's records
+(counts per patient, dates, grades, lot codes, LOINC codes, units). The SDTM study-day rule is
+pinned at the first infusion: the day before is -1, the day itself 1, the day after 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lupus_msc.interop import sdtm, sdtm_write
+from lupus_msc.interop.sdtm_metadata import DOMAINS
+from lupus_msc.services.cohort_loader import load
+from lupus_msc.store import models
+from lupus_msc.store.database import Database
+
+PATIENTS = 14
+SEED = 7
+CREATED = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Written:
+    records: sdtm.Records
+    out: Path
+    documents: dict[str, dict[str, Any]]
+    rows: dict[str, list[dict[str, Any]]]
+    """Rows parsed back from the Dataset-JSON files, as variable name → value."""
+
+    def usubjid(self, patient_id: uuid.UUID) -> str:
+        return sdtm.subjects(self.records)[patient_id].usubjid
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> Written:
+    folder = tmp_path_factory.mktemp("sdtm")
+    database = Database(f"sqlite:///{folder / 'registry.sqlite3'}")
+    database.upgrade()
+    load(database, PATIENTS, seed=SEED)
+    with database.reads() as session:
+        records = sdtm.read(session)
+    database.dispose()
+    out = folder / "out"
+    sdtm_write.write(sdtm.build(records), out, "LUPUS-MSC", CREATED)
+    documents = {
+        name: json.loads((out / f"{name.lower()}.json").read_text(encoding="utf-8"))
+        for name in DOMAINS
+    }
+    rows = {
+        name: [
+            dict(zip([c["name"] for c in document["columns"]], row, strict=True))
+            for row in document["rows"]
+        ]
+        for name, document in documents.items()
+    }
+    return Written(records, out, documents, rows)
+
+
+def _first_infusion(records: sdtm.Records) -> dict[uuid.UUID, dt.datetime]:
+    first: dict[uuid.UUID, dt.datetime] = {}
+    for infusion in records.infusions:
+        at = infusion.started_at
+        first[infusion.patient_id] = min(at, first.get(infusion.patient_id, at))
+    return first
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    """``YYYY-MM-DDThh:mm:ss`` in UTC without an offset."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _day(day: dt.date, reference: dt.date) -> int:
+    """SDTM study day, written out independently of the module under test."""
+    if day >= reference:
+        return (day - reference).days + 1
+    return (day - reference).days
+
+
+# --- the study-day rule ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (dt.date(2026, 3, 9), -1),
+        (dt.date(2026, 3, 10), 1),
+        (dt.date(2026, 3, 11), 2),
+        (dt.date(2026, 3, 1), -9),
+        (dt.date(2026, 4, 9), 31),
+        (dt.date(2025, 3, 10), -365),
+    ],
+)
+def test_study_day_has_no_day_zero(day: dt.date, expected: int) -> None:
+    assert sdtm.study_day(day, dt.date(2026, 3, 10)) == expected
+
+
+def test_study_days_around_the_first_infusion_in_the_built_domains(written: Written) -> None:
+    """An AE and a lab the day before, the day of and the day after the first infusion."""
+    records = written.records
+    infusion = min(records.infusions, key=lambda i: i.started_at)
+    start = infusion.started_at.date()
+    patient = infusion.patient_id
+    event = records.events[0]
+    visit = next(v for v in records.visits if v.patient_id == patient and v.visit_date)
+    lab = next(lab for lab in records.labs if lab.visit_id == visit.id and not lab.superseded)
+    events, visits, labs = [], [], []
+    for offset in (-1, 0, 1):
+        day = start + dt.timedelta(days=offset)
+        events.append(_event_on(event, patient, day, f"boundary {offset}"))
+        new_visit = models.Visit(
+            id=uuid.uuid4(),
+            patient_id=patient,
+            code=f"boundary{offset + 1}",
+            study_day=offset,
+            target_date=day,
+            window_start=day,
+            window_end=day,
+            visit_date=day,
+            findings={},
+            scores={},
+        )
+        visits.append(new_visit)
+        labs.append(
+            models.LabResult(
+                id=uuid.uuid4(),
+                visit_id=new_visit.id,
+                analyte=lab.analyte,
+                value=lab.value,
+                unit=lab.unit,
+                superseded=False,
+            )
+        )
+    patients = [p for p in records.patients if p.id == patient]
+    boundary = replace(
+        records,
+        patients=patients,
+        infusions=[i for i in records.infusions if i.patient_id == patient],
+        events=events,
+        visits=visits,
+        labs=labs,
+    )
+    ae_days = {row["AETERM"]: row["AESTDY"] for row in sdtm.ae(boundary).rows}
+    assert ae_days == {"boundary -1": -1, "boundary 0": 1, "boundary 1": 2}
+    lb_days = {row["VISIT"]: row["LBDY"] for row in sdtm.lb(boundary).rows}
+    assert lb_days == {"boundary0": -1, "boundary1": 1, "boundary2": 2}
+    ex_rows = sdtm.ex(boundary).rows
+    assert ex_rows[0]["EXSTDY"] == 1
+    assert sdtm.dm(boundary).rows[0]["RFSTDTC"] == sdtm.iso_datetime(infusion.started_at)
+
+
+def _event_on(
+    event: models.AdverseEvent, patient: uuid.UUID, day: dt.date, term: str
+) -> models.AdverseEvent:
+    return models.AdverseEvent(
+        id=uuid.uuid4(),
+        patient_id=patient,
+        infusion_id=None,
+        term=term,
+        ctcae_term=None,
+        grade=1,
+        grade_derived=False,
+        onset_on=day,
+        resolved_on=None,
+        serious_criteria=[],
+        relatedness=event.relatedness,
+        expected=False,
+        action=event.action,
+        outcome="recovering",
+        reported_by_id=event.reported_by_id,
+    )
+
+
+# --- Dataset-JSON structure -----------------------------------------------------------------
+
+
+def test_each_file_has_the_dataset_json_1_1_structure(written: Written) -> None:
+    required = {
+        "datasetJSONCreationDateTime",
+        "datasetJSONVersion",
+        "itemGroupOID",
+        "records",
+        "name",
+        "label",
+        "columns",
+        "rows",
+    }
+    for name, document in written.documents.items():
+        assert required <= set(document), name
+        assert document["datasetJSONVersion"] == "1.1.0"
+        assert document["itemGroupOID"] == f"IG.{name}"
+        assert document["name"] == name
+        assert document["records"] == len(document["rows"])
+        assert document["sourceSystem"]["name"] == "lupus-msc"
+        assert document["datasetJSONCreationDateTime"] == "2026-11-26T06:00:00"
+        for column in document["columns"]:
+            assert {"itemOID", "name", "label", "dataType"} <= set(column)
+            assert column["itemOID"] == f"IT.{name}.{column['name']}"
+            assert column["dataType"] in {"string", "integer", "decimal", "date", "datetime"}
+        keys = sorted(
+            (c["keySequence"], c["name"]) for c in document["columns"] if "keySequence" in c
+        )
+        assert [n for _, n in keys] == list(DOMAINS[name].keys)
+        width = len(document["columns"])
+        assert all(len(row) == width for row in document["rows"])
+        assert all(row["DOMAIN"] == name for row in written.rows[name])
+
+
+def test_values_have_the_json_type_of_their_data_type(written: Written) -> None:
+    for name, document in written.documents.items():
+        types = {c["name"]: c["dataType"] for c in document["columns"]}
+        for row in written.rows[name]:
+            for variable, value in row.items():
+                if value is None:
+                    continue
+                if types[variable] == "integer":
+                    assert isinstance(value, int), (name, variable, value)
+                else:
+                    assert isinstance(value, str), (name, variable, value)
+                if types[variable] == "decimal":
+                    Decimal(value)
+                if types[variable] == "date":
+                    dt.date.fromisoformat(value)
+                if types[variable] == "datetime":
+                    assert "T" in value
+                    dt.datetime.fromisoformat(value)
+
+
+def test_every_variable_in_the_data_is_in_the_metadata(written: Written) -> None:
+    define = json.loads((written.out / "define.json").read_text(encoding="utf-8"))
+    described = {
+        dataset["name"]: {v["name"]: v for v in dataset["variables"]}
+        for dataset in define["datasets"]
+    }
+    codelists = {codelist["name"] for codelist in define["codelists"]}
+    for name, document in written.documents.items():
+        variables = described[name]
+        for column in document["columns"]:
+            meta = variables[column["name"]]
+            assert meta["label"] == column["label"]
+            assert meta["dataType"] == column["dataType"]
+            assert meta["codelist"] is None or meta["codelist"] in codelists
+        with (written.out / f"{name.lower()}.csv").open(encoding="utf-8") as handle:
+            header = next(csv.reader(handle))
+        assert set(header) <= set(variables)
+        assert set(variables) == {c["name"] for c in document["columns"]}
+
+
+def test_the_csv_holds_the_same_rows_as_the_dataset_json(written: Written) -> None:
+    for name, rows in written.rows.items():
+        with (written.out / f"{name.lower()}.csv").open(encoding="utf-8") as handle:
+            from_csv = list(csv.DictReader(handle))
+        assert len(from_csv) == len(rows)
+        for row, csv_row in zip(rows, from_csv, strict=True):
+            assert csv_row == {k: "" if v is None else str(v) for k, v in row.items()}
+
+
+# --- rows against the registry --------------------------------------------------------------
+
+
+def test_dm_has_one_row_per_patient_with_the_registry_values(written: Written) -> None:
+    records = written.records
+    rows = {row["USUBJID"]: row for row in written.rows["DM"]}
+    assert len(rows) == len(records.patients) == PATIENTS
+    first = _first_infusion(records)
+    consent: dict[uuid.UUID, dt.date] = {}
+    for c in records.consents:
+        consent[c.patient_id] = min(c.signed_on, consent.get(c.patient_id, c.signed_on))
+    sites = {site.id: site.code for site in records.sites}
+    for patient in records.patients:
+        row = rows[written.usubjid(patient.id)]
+        assert row["SUBJID"] == patient.study_code
+        assert row["USUBJID"] == f"{row['STUDYID']}-{patient.study_code}"
+        assert row["SITEID"] == sites[patient.site_id]
+        assert row["BRTHDTC"] == patient.date_of_birth.isoformat()
+        assert row["SEX"] == {"female": "F", "male": "M"}[patient.sex.value]
+        started = first.get(patient.id)
+        if started is None:
+            assert row["RFSTDTC"] is None and row["ACTARMCD"] != "MSC"
+        else:
+            assert row["RFSTDTC"] == _utc_text(started)
+            assert row["ACTARMCD"] == row["ARMCD"] == "MSC"
+            birth = patient.date_of_birth
+            age = (
+                started.year
+                - birth.year
+                - ((started.month, started.day) < (birth.month, birth.day))
+            )
+            assert (row["AGE"], row["AGEU"]) == (age, "YEARS")
+        signed = consent.get(patient.id)
+        assert row["RFICDTC"] == (None if signed is None else signed.isoformat())
+    assert any(row["RFSTDTC"] for row in rows.values())
+
+
+DECOD = {
+    "neutrophil_count_decreased": "Neutrophil count decreased",
+    "white_blood_cell_decreased": "White blood cell decreased",
+    "platelet_count_decreased": "Platelet count decreased",
+    "lymphocyte_count_decreased": "Lymphocyte count decreased",
+    "anemia": "Anemia",
+    "alt_increased": "Alanine aminotransferase increased",
+    "ast_increased": "Aspartate aminotransferase increased",
+    "fever": "Fever",
+    "creatinine_increased": "Creatinine increased",
+    "infusion related reaction": "Infusion related reaction",
+    "allergic reaction": "Allergic reaction",
+}
+"""CTCAE v5.0 terms of §12 (by registry key, or by the reported term for the clinical ones)."""
+
+
+@pytest.mark.parametrize(
+    ("ctcae_term", "term", "expected"),
+    [
+        ("platelet_count_decreased", "Low platelets", "Platelet count decreased"),
+        ("alt_increased", "ALT up", "Alanine aminotransferase increased"),
+        (None, "Infusion related reaction", "Infusion related reaction"),
+        (None, "allergic  Reaction", "Allergic reaction"),
+        (None, "Headache", None),
+    ],
+)
+def test_aedecod_is_the_ctcae_term_where_one_exists(
+    ctcae_term: str | None, term: str, expected: str | None
+) -> None:
+    assert sdtm.ctcae_decod(ctcae_term, term) == expected
+
+
+def test_ae_rows_match_the_registry_events(written: Written) -> None:
+    records = written.records
+    first = _first_infusion(records)
+    rows = written.rows["AE"]
+    expected_counts = Counter(written.usubjid(e.patient_id) for e in records.events)
+    assert Counter(row["USUBJID"] for row in rows) == expected_counts
+    assert len(rows) == len(records.events) > 0
+    by_key: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_key[(row["USUBJID"], row["AETERM"], row["AESTDTC"])].append(row)
+    outcomes = {"recovered": "RECOVERED/RESOLVED", "fatal": "FATAL", "unknown": "UNKNOWN"}
+    for event in records.events:
+        key = (written.usubjid(event.patient_id), event.term, event.onset_on.isoformat())
+        candidates = by_key[key]
+        assert candidates, key
+        row = next(r for r in candidates if r["AETOXGR"] == str(event.grade))
+        assert row["AEENDTC"] == (
+            None if event.resolved_on is None else event.resolved_on.isoformat()
+        )
+        assert row["AESER"] == ("Y" if event.serious_criteria else "N")
+        if event.outcome in outcomes:
+            assert row["AEOUT"] == outcomes[event.outcome]
+        start = first.get(event.patient_id)
+        assert row["AESTDY"] == (None if start is None else _day(event.onset_on, start.date()))
+        assert row["AEDECOD"] == DECOD.get(event.ctcae_term or event.term.lower())
+    seqs: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        seqs[row["USUBJID"]].append(row["AESEQ"])
+    assert all(sorted(s) == list(range(1, len(s) + 1)) for s in seqs.values())
+
+
+def test_ex_has_one_row_per_infusion_with_its_chain_of_identity_lot(written: Written) -> None:
+    records = written.records
+    first = _first_infusion(records)
+    lots = {lot.id: lot.code for lot in records.lots}
+    used: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for link in records.infusion_lots:
+        used[link.infusion_id].append(lots[link.lot_id])
+    rows = {(row["USUBJID"], row["EXSTDTC"]): row for row in written.rows["EX"]}
+    assert len(rows) == len(written.rows["EX"]) == len(records.infusions) > 0
+    for infusion in records.infusions:
+        key = (
+            written.usubjid(infusion.patient_id),
+            _utc_text(infusion.started_at),
+        )
+        row = rows[key]
+        assert row["EXLOT"] == "; ".join(sorted(used[infusion.id]))
+        assert row["EXLOT"]
+        assert Decimal(row["EXDOSE"]) == infusion.actual_dose_per_kg
+        assert row["EXDOSU"] == "cells/kg"
+        assert row["EXTRT"] == "Mesenchymal stromal cells"
+        if infusion.route == "intravenous":
+            assert row["EXROUTE"] == "INTRAVENOUS"
+        start = first[infusion.patient_id].date()
+        assert row["EXSTDY"] == _day(infusion.started_at.date(), start)
+    assert {row["EXSTDY"] for row in rows.values() if row["EXSEQ"] == 1} == {1}
+
+
+LOINC = {
+    "c3": ("C3", "4485-9", "g/L"),
+    "c4": ("C4", "4498-2", "g/L"),
+    "anti_dsdna": ("DSDNAAB", "5130-0", "IU/mL"),
+    "hemoglobin": ("HGB", "718-7", "g/dL"),
+    "platelets": ("PLAT", "777-3", "10*9/L"),
+    "neutrophils": ("NEUT", "751-8", "10*9/L"),
+    "creatinine": ("CREAT", "2160-0", "mg/dL"),
+    "upcr": ("PROTCRT", "2890-2", "g/g"),
+    "urine_protein_24h": ("PROT", "2889-4", "g/24h"),
+    "urine_rbc_hpf": ("RBC", "13945-1", "/[HPF]"),
+    "cystatin_c": ("CYSTC", None, "mg/L"),
+}
+"""Analyte → (LBTESTCD, §15 LOINC copied by hand from instruments.md, standard unit)."""
+
+
+def test_lb_rows_match_the_registry_labs(written: Written) -> None:
+    records = written.records
+    first = _first_infusion(records)
+    visits = {visit.id: visit for visit in records.visits}
+    current = [
+        lab
+        for lab in records.labs
+        if not lab.superseded and visits[lab.visit_id].visit_date is not None
+    ]
+    rows = written.rows["LB"]
+    assert Counter(row["USUBJID"] for row in rows) == Counter(
+        written.usubjid(visits[lab.visit_id].patient_id) for lab in current
+    )
+    by_key: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_key[(row["USUBJID"], row["VISIT"], row["LBTESTCD"], row["LBSPEC"])].append(row)
+    seen: set[str] = set()
+    for lab in current:
+        visit = visits[lab.visit_id]
+        testcd, test, spec = sdtm.LAB_TESTS[lab.analyte]
+        matches = by_key[(written.usubjid(visit.patient_id), visit.code, testcd, spec)]
+        assert len(matches) == 1, (lab.analyte, visit.code)
+        row = matches[0]
+        assert row["LBTEST"] == test
+        assert row["LBORRESU"] == lab.unit
+        assert Decimal(row["LBORRES"]) == lab.value
+        if lab.reference_low is not None:
+            assert Decimal(row["LBORNRLO"]) == lab.reference_low
+        if lab.reference_high is not None:
+            assert Decimal(row["LBORNRHI"]) == lab.reference_high
+        assert row["LBDTC"] == visit.visit_date.isoformat()  # type: ignore[union-attr]
+        assert row["VISITDY"] == visit.study_day
+        start = first.get(visit.patient_id)
+        assert row["LBDY"] == (
+            None if start is None else _day(visit.visit_date, start.date())  # type: ignore[arg-type]
+        )
+        if lab.analyte in LOINC:
+            code, loinc, unit = LOINC[lab.analyte]
+            assert (row["LBTESTCD"], row["LBLOINC"], row["LBSTRESU"]) == (code, loinc, unit)
+            if row["LBORRESU"] == row["LBSTRESU"]:
+                assert Decimal(row["LBSTRESN"]) == lab.value
+            seen.add(lab.analyte)
+    assert seen == set(LOINC)
+
+
+def test_lb_visit_numbers_follow_the_planned_study_day(written: Written) -> None:
+    planned: dict[str, tuple[int, int]] = {}
+    for row in written.rows["LB"]:
+        planned[row["VISIT"]] = (row["VISITDY"], row["VISITNUM"])
+    ordered = sorted(planned.values())
+    assert [number for _, number in ordered] == sorted(number for _, number in ordered)
+    assert len({number for _, number in ordered}) == len(planned)
+
+
+def test_a_superseded_lab_is_not_exported() -> None:
+    patient_id = uuid.uuid4()
+    visit = models.Visit(
+        id=uuid.uuid4(),
+        patient_id=patient_id,
+        code="baseline",
+        study_day=0,
+        target_date=dt.date(2026, 1, 1),
+        window_start=dt.date(2026, 1, 1),
+        window_end=dt.date(2026, 1, 1),
+        visit_date=dt.date(2026, 1, 1),
+    )
+    old, new = (
+        models.LabResult(
+            id=uuid.uuid4(),
+            visit_id=visit.id,
+            analyte="c3",
+            value=Decimal(value),
+            unit="g/L",
+            superseded=superseded,
+        )
+        for value, superseded in (("0.5", True), ("0.6", False))
+    )
+    protocol = models.ProtocolVersion(id=uuid.uuid4(), protocol_code="demo", title="Demo")
+    patient = models.Patient(
+        id=patient_id,
+        protocol_version_id=protocol.id,
+        study_code="S01-0001",
+        site_id=uuid.uuid4(),
+    )
+    records = sdtm.Records([patient], [], [protocol], [], [], [], [], [], [visit], [old, new])
+    rows = sdtm.lb(records).rows
+    assert [row["LBORRES"] for row in rows] == ["0.6"]
+    assert rows[0]["LBDY"] is None
+    assert rows[0]["USUBJID"] == "DEMO-S01-0001"
