@@ -1,0 +1,183 @@
+"""``lupus-msc export csv|parquet`` (issue 8) on a real registry, as a subprocess.
+
+A seeded two-site cohort is loaded through the services into a SQLite registry. Each format must
+write the three tables and ``dataset.json``; a de-identified export must hold no study code,
+name, record number or date of birth of any patient anywhere in its files' text, and give the
+same files twice; ``--site`` must limit the patients; bad options exit 2 naming the option, with
+nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import select
+
+from lupus_msc.analytics.dataset import FRAMES
+from lupus_msc.cli.export import REDACTED, scrub_terms
+from lupus_msc.services.cohort_loader import load
+from lupus_msc.store.database import Database
+from lupus_msc.store.models import Patient, Site
+
+AS_OF = "2026-06-30"
+
+
+@pytest.fixture(scope="module")
+def registry_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('export') / 'registry.sqlite3'}"
+    database = Database(url)
+    database.upgrade()
+    load(database, 20, seed=3)
+    database.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def identities(registry_url: str) -> list[tuple[str, str, str, str, str]]:
+    """Every patient's study code, given and family name, record number and date of birth."""
+    database = Database(registry_url)
+    with database.reads() as session:
+        rows = session.execute(
+            select(
+                Patient.study_code,
+                Patient.given_name,
+                Patient.family_name,
+                Patient.medical_record_number,
+                Patient.date_of_birth,
+            )
+        ).all()
+    database.dispose()
+    return [(code, given, family, mrn, born.isoformat()) for code, given, family, mrn, born in rows]
+
+
+def run(command: list[str], url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command, "export", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "LUPUS_MSC_DATABASE_URL": url},
+    )
+
+
+def read_frame(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path) if path.suffix == ".csv" else pl.read_parquet(path)
+
+
+def files_text(directory: Path) -> str:
+    """Everything the export holds, as text: CSV and JSON as written, Parquet as CSV."""
+    parts = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix == ".parquet":
+            parts.append(pl.read_parquet(path).write_csv())
+        else:
+            parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_each_format_writes_the_three_tables_and_the_description(
+    lupus_msc_command: list[str], registry_url: str, tmp_path: Path, kind: str
+) -> None:
+    done = run(lupus_msc_command, registry_url, kind, "--out", str(tmp_path), "--as-of", AS_OF)
+    assert done.returncode == 0, done.stderr
+    names = {f"{name}.{kind}" for name in FRAMES} | {"dataset.json"}
+    assert {path.name for path in tmp_path.iterdir()} == names
+    assert read_frame(tmp_path / f"visits.{kind}").height > 0
+    assert read_frame(tmp_path / f"patients.{kind}")["patient_id"].str.starts_with("S").all()
+    assert json.loads((tmp_path / "dataset.json").read_text())["as_of"] == AS_OF
+    assert f"in {tmp_path}" in done.stdout
+
+
+@pytest.mark.parametrize(("kind", "dates"), [("csv", "shift"), ("parquet", "days")])
+def test_a_deidentified_export_holds_no_identifier_and_is_stable(
+    lupus_msc_command: list[str],
+    registry_url: str,
+    identities: list[tuple[str, str, str, str, str]],
+    tmp_path: Path,
+    kind: str,
+    dates: str,
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        done = run(
+            lupus_msc_command, registry_url, kind, "--deidentify", "--dates", dates,
+            "--out", str(out), "--as-of", AS_OF,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    text = files_text(first)
+    assert "P-" in text
+    for code, given, family, mrn, born in identities:
+        assert code not in text
+        assert mrn not in text
+        assert born not in text
+        for name in (given, family):
+            assert not re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE), name
+    about = json.loads((first / "dataset.json").read_text())
+    assert about["as_of_year"] == 2026 and "as_of" not in about and about["dates"] == dates
+    patients = read_frame(first / f"patients.{kind}")
+    assert patients["patient_id"].str.contains(r"^P-[A-Z2-7]{10}$").all()
+    if dates == "days":
+        assert "visit_date" not in read_frame(first / f"visits.{kind}").columns
+    assert sorted(p.name for p in first.iterdir()) == sorted(p.name for p in second.iterdir())
+    for path in first.iterdir():
+        assert path.read_bytes() == (second / path.name).read_bytes(), path.name
+
+
+def test_identifying_words_of_a_free_text_term_are_redacted() -> None:
+    events = pl.DataFrame({"term": ["Rash after visit with Maria", "Anaemia", None]})
+    scrubbed = scrub_terms(events, {"maria", "ana"})
+    assert scrubbed["term"].to_list() == [f"Rash after visit with {REDACTED}", "Anaemia", None]
+
+
+def test_site_limits_the_patients(
+    lupus_msc_command: list[str], registry_url: str, tmp_path: Path
+) -> None:
+    database = Database(registry_url)
+    with database.reads() as session:
+        sites = sorted(session.scalars(select(Site.code)))
+    database.dispose()
+    assert len(sites) >= 2
+    everyone, one = tmp_path / "all", tmp_path / "one"
+    assert run(lupus_msc_command, registry_url, "csv", "--out", str(everyone)).returncode == 0
+    done = run(
+        lupus_msc_command, registry_url, "csv", "--deidentify", "--site", sites[0],
+        "--out", str(one),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    all_sites = pl.read_csv(everyone / "patients.csv")["site"]
+    chosen = pl.read_csv(one / "patients.csv")
+    assert chosen["site"].unique().to_list() == [sites[0]]
+    assert 0 < chosen.height == (all_sites == sites[0]).sum() < all_sites.len()
+    visits = pl.read_csv(one / "visits.csv")
+    assert set(visits["patient_id"]) <= set(chosen["patient_id"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--deidentify", "--dates", "weeks"), "'--dates'"),
+        (("--dates", "days"), "--dates: only with --deidentify"),
+        (("--site", "NOWHERE"), "--site: no site 'NOWHERE'"),
+        (("--as-of", "30/06/2026"), "--as-of: '30/06/2026' is not a date"),
+    ],
+)
+def test_bad_options_are_refused_naming_the_option(
+    lupus_msc_command: list[str],
+    registry_url: str,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    out = tmp_path / "export"
+    done = run(lupus_msc_command, registry_url, "parquet", *args, "--out", str(out))
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert not out.exists()
