@@ -207,8 +207,12 @@ def test_each_file_has_the_dataset_json_1_1_structure(written: Written) -> None:
         assert document["records"] == len(document["rows"])
         assert document["sourceSystem"]["name"] == "lupus-msc"
         assert document["datasetJSONCreationDateTime"] == "2026-11-26T06:00:00"
+        assert document["isReferenceData"] is False
         for column in document["columns"]:
             assert {"itemOID", "name", "label", "dataType"} <= set(column)
+            if column["dataType"] == "string":
+                values = [r[column["name"]] for r in written.rows[name] if r[column["name"]]]
+                assert column["length"] == max(map(len, values), default=1)
             assert column["itemOID"] == f"IT.{name}.{column['name']}"
             assert column["dataType"] in {"string", "integer", "decimal", "date", "datetime"}
         keys = sorted(

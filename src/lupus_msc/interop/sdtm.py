@@ -114,8 +114,7 @@ def number_text(value: Decimal | None) -> str | None:
     """A decimal as plain text without exponent or trailing zeros (``1.50`` → ``1.5``)."""
     if value is None:
         return None
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def age_on(birth: dt.date, day: dt.date) -> int:

@@ -5,12 +5,19 @@ Dataset-JSON 1.1 structure used (one dataset per file):
 * top level: ``datasetJSONCreationDateTime``, ``datasetJSONVersion`` ("1.1.0"), ``fileOID``,
   ``originator``, ``sourceSystem`` (``name``, ``version``), ``studyOID``,
   ``metaDataVersionOID``, ``metaDataRef`` (the define-style file), ``itemGroupOID``
-  (``IG.<domain>``), ``records`` (the row count), ``name``, ``label``, ``columns``, ``rows``;
+  (``IG.<domain>``), ``isReferenceData`` (false: subject data), ``records`` (the row count),
+  ``name``, ``label``, ``columns``, ``rows``;
 * a column: ``itemOID`` (``IT.<domain>.<variable>``), ``name``, ``label``, ``dataType``
-  (string, integer, decimal, date, datetime) and ``keySequence`` for key variables;
+  (string, integer, decimal, date, datetime), ``length`` for text columns (the longest value,
+  in characters) and ``keySequence`` for key variables;
 * ``rows``: one array per record, values in column order, ``null`` for a missing value.
   ``decimal`` values are JSON strings (exact decimal text, as 1.1 asks for decimals), integers
-  JSON numbers, dates and date-times ISO 8601 strings.
+  JSON numbers, dates and date-times ISO 8601 strings (no ``targetDataType``: the receiver
+  keeps them as text, as SDTM ``--DTC`` variables are).
+
+Checked against the structure of the published 1.1.0 examples (e.g. the CDISC ADaM MSG ADSL
+file in Atorus' datasetjson tests); not validated against the official JSON schema here, and
+no ``ITEMGROUPDATASEQ`` column is written (1.0 required it; 1.1 examples still carry it).
 
 The metadata file ``define.json`` is not Define-XML: a JSON list of datasets, each with every
 variable's name, label, dataType, key sequence and codelist, plus the codelists' descriptions.
@@ -41,7 +48,14 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _columns(spec: DomainSpec) -> list[dict[str, Any]]:
+def _length(domain: Domain, name: str) -> int:
+    """A text column's length: its longest value in characters (at least 1)."""
+    lengths = [len(str(row[name])) for row in domain.rows if row[name] is not None]
+    return max([1, *lengths])
+
+
+def _columns(spec: DomainSpec, domain: Domain | None = None) -> list[dict[str, Any]]:
+    """Column definitions; with the domain's rows, text columns get their ``length`` too."""
     columns = []
     for variable in spec.variables:
         column: dict[str, Any] = {
@@ -50,6 +64,8 @@ def _columns(spec: DomainSpec) -> list[dict[str, Any]]:
             "label": variable.label,
             "dataType": variable.data_type,
         }
+        if domain is not None and variable.data_type == "string":
+            column["length"] = _length(domain, variable.name)
         if variable.name in spec.keys:
             column["keySequence"] = spec.keys.index(variable.name) + 1
         columns.append(column)
@@ -72,10 +88,11 @@ def dataset_json(
         "metaDataVersionOID": f"MDV.{study_oid}",
         "metaDataRef": DEFINE_FILE,
         "itemGroupOID": f"IG.{spec.name}",
+        "isReferenceData": False,
         "records": len(domain.rows),
         "name": spec.name,
         "label": spec.label,
-        "columns": _columns(spec),
+        "columns": _columns(spec, domain),
         "rows": [[_json_value(row[name]) for name in spec.names] for row in domain.rows],
     }
 
