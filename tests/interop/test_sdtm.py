@@ -447,7 +447,8 @@ def test_lb_rows_match_the_registry_labs(written: Written) -> None:
         if lab.reference_high is not None:
             assert Decimal(row["LBORNRHI"]) == lab.reference_high
         assert row["LBDTC"] == visit.visit_date.isoformat()  # type: ignore[union-attr]
-        assert row["VISITDY"] == visit.study_day
+        # The schedule counts the infusion as day 0; SDTM's planned day has no day 0.
+        assert row["VISITDY"] == (visit.study_day + 1 if visit.study_day >= 0 else visit.study_day)
         start = first.get(visit.patient_id)
         assert row["LBDY"] == (
             None if start is None else _day(visit.visit_date, start.date())  # type: ignore[arg-type]
@@ -459,6 +460,11 @@ def test_lb_rows_match_the_registry_labs(written: Written) -> None:
                 assert Decimal(row["LBSTRESN"]) == lab.value
             seen.add(lab.analyte)
     assert seen == set(LOINC)
+
+
+@pytest.mark.parametrize(("protocol_day", "expected"), [(-7, -7), (-1, -1), (0, 1), (28, 29)])
+def test_the_planned_visit_day_has_no_day_zero(protocol_day: int, expected: int) -> None:
+    assert sdtm.planned_day(protocol_day) == expected
 
 
 def test_lb_visit_numbers_follow_the_planned_study_day(written: Written) -> None:

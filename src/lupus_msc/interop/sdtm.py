@@ -13,7 +13,9 @@ Conventions (documented in the define file too):
   registry stores UTC), without an offset as SDTM usually writes them.
 * The reference start ``RFSTDTC`` is the first infusion's start; every ``--DY`` counts from its
   date as SDTM defines study day: the reference date is day 1 and there is no day 0
-  (``study_day``). A patient never infused has no ``RFSTDTC`` and no study days.
+  (``study_day``). A patient never infused has no ``RFSTDTC`` and no study days. The
+  protocol's schedule counts the first infusion as day 0; ``VISITDY`` converts it to the SDTM
+  count (``planned_day``).
 * ``AEDECOD`` is the CTCAE v5.0 term when the registry graded the event against a §12 term or
   the reported term is a §12 term's name (``ctcae_decod``), else empty (the registry codes no
   MedDRA); ``AETOXGR`` the CTCAE grade as text ("1"–"5").
@@ -95,6 +97,12 @@ def study_day(day: dt.date, reference: dt.date) -> int:
     """SDTM study day: the reference date is day 1, the day before it day -1; no day 0."""
     delta = (day - reference).days
     return delta + 1 if delta >= 0 else delta
+
+
+def planned_day(protocol_day: int) -> int:
+    """``VISITDY`` from the protocol's schedule day, which counts the first infusion as day 0
+    (``Dosing.infusion_days``): SDTM has no day 0, so day 0 → 1, 28 → 29, -7 stays -7."""
+    return protocol_day + 1 if protocol_day >= 0 else protocol_day
 
 
 def iso_date(day: dt.date | None) -> str | None:
@@ -415,7 +423,7 @@ def lb(records: Records) -> Domain:
                 "LBLOINC": None if concept is None else codes.LOINC[concept].code,
                 "VISITNUM": numbers[visit.code],
                 "VISIT": visit.code,
-                "VISITDY": visit.study_day,
+                "VISITDY": planned_day(visit.study_day),
                 "LBDTC": iso_date(visit.visit_date),
                 "LBDY": subject.day(visit.visit_date),
             }
