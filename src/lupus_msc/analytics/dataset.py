@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -99,16 +99,7 @@ class AnalysisDataset:
     def write(self, directory: Path, kind: Literal["csv", "parquet"]) -> list[Path]:
         """Write the three frames (``patients``, ``visits``, ``adverse_events``) and
         ``dataset.json`` (the cut-off and the conversion notes), so ``read`` can take it back."""
-        directory.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in FRAMES:
-            frame: pl.DataFrame = getattr(self, name)
-            path = directory / f"{name}.{kind}"
-            if kind == "csv":
-                frame.write_csv(path)
-            else:
-                frame.write_parquet(path)
-            written.append(path)
+        written = write_frames({name: getattr(self, name) for name in FRAMES}, directory, kind)
         about = directory / "dataset.json"
         about.write_text(
             json.dumps({"as_of": self.as_of.isoformat(), "notes": asdict(self.notes)}, indent=2)
@@ -141,6 +132,22 @@ class AnalysisDataset:
 
 
 FRAMES = ("patients", "visits", "adverse_events")
+
+
+def write_frames(
+    frames: Mapping[str, pl.DataFrame], directory: Path, kind: Literal["csv", "parquet"]
+) -> list[Path]:
+    """Each frame as ``<name>.csv`` or ``<name>.parquet`` in ``directory`` (created)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in frames.items():
+        path = directory / f"{name}.{kind}"
+        if kind == "csv":
+            frame.write_csv(path)
+        else:
+            frame.write_parquet(path)
+        written.append(path)
+    return written
 
 
 def _band(

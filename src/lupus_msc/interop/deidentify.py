@@ -61,7 +61,7 @@ from typing import Literal
 
 import polars as pl
 
-from lupus_msc.analytics.dataset import FRAMES, AnalysisDataset
+from lupus_msc.analytics.dataset import FRAMES, AnalysisDataset, write_frames
 from lupus_msc.analytics.visit_table import Notes
 from lupus_msc.services.deidentification import PatientKey
 
@@ -121,16 +121,7 @@ class DeidentifiedDataset:
 
     def write(self, directory: Path, kind: Literal["csv", "parquet"]) -> list[Path]:
         """The three frames as ``patients``, ``visits`` and ``adverse_events`` files."""
-        directory.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name, frame in self.frames().items():
-            path = directory / f"{name}.{kind}"
-            if kind == "csv":
-                frame.write_csv(path)
-            else:
-                frame.write_parquet(path)
-            written.append(path)
-        return written
+        return write_frames(self.frames(), directory, kind)
 
 
 def keys_frame(keys: Mapping[str, PatientKey]) -> pl.DataFrame:
