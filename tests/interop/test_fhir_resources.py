@@ -208,7 +208,7 @@ def test_scores_use_the_local_code_system_with_sledai_descriptors_as_components(
     by_code = {o.code.coding[0].code: o for o in observations}
     assert set(by_code) == {"sledai-2k-total", "pga", "facit-fatigue-total"}
     sledai: Any = by_code["sledai-2k-total"]
-    assert sledai.code.coding[0].system == "https://lupus-msc.org/fhir/CodeSystem/scores"
+    assert sledai.code.coding[0].system == "urn:lupus-msc:score"  # instruments.md §15
     assert sledai.valueInteger == visit.scores["sledai2k"]["total"]
     components = {c.code.coding[0].code: c.valueInteger for c in sledai.component}
     contributions = visit.scores["sledai2k"]["contributions"]

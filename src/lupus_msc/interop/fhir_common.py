@@ -11,7 +11,8 @@ Project URIs (ours; none is registered with HL7):
 * ``CHAIN_OF_IDENTITY_SYSTEM`` — BiologicallyDerivedProduct.identifier: the lot's
   chain-of-identity code (``cells.identity``).
 * ``SCORE_SYSTEM`` — the local CodeSystem for scores with no LOINC code (§15: SLEDAI-2K,
-  FACIT-Fatigue; the PGA too) and their components.
+  FACIT-Fatigue; the PGA too) and their components: ``urn:lupus-msc:score``, the system §15
+  names and ``clinical.codes`` uses, so the registry and its FHIR view code scores alike.
 * ``LAB_SYSTEM`` — the local CodeSystem for analytes §15 gives no LOINC code for (cystatin C,
   lymphocyte subsets); the code is the registry's analyte key.
 * ``CTCAE_GRADE_EXTENSION`` — AdverseEvent extension, ``valueInteger`` 1–5: the CTCAE v5.0
@@ -29,12 +30,12 @@ from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 
-from lupus_msc.clinical.codes import Code
+from lupus_msc.clinical.codes import LOCAL_SCORE_SYSTEM, Code
 
 BASE = "https://lupus-msc.org/fhir"
 STUDY_CODE_SYSTEM = f"{BASE}/sid/study-code"
 CHAIN_OF_IDENTITY_SYSTEM = f"{BASE}/sid/chain-of-identity"
-SCORE_SYSTEM = f"{BASE}/CodeSystem/scores"
+SCORE_SYSTEM = LOCAL_SCORE_SYSTEM
 LAB_SYSTEM = f"{BASE}/CodeSystem/labs"
 CTCAE_TERM_SYSTEM = f"{BASE}/CodeSystem/ctcae-terms"
 TISSUE_SOURCE_EXTENSION = f"{BASE}/StructureDefinition/tissue-source"
