@@ -17,7 +17,6 @@ option exits with code 2, a message naming it, and no file.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -27,6 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+
+from lupus_msc.cli.registry import fail
+from lupus_msc.cli.report import parse_date
 
 if TYPE_CHECKING:
     import polars as pl
@@ -44,11 +46,6 @@ WORD = re.compile(r"[\w-]+")
 class DateForm(StrEnum):
     shift = "shift"
     days = "days"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 OutOption = Annotated[
@@ -76,18 +73,9 @@ AsOfOption = Annotated[
 ]
 
 
-def _as_of(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise _fail(f"--as-of: {text!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise _fail(f"--out: {out} exists and is not a directory")
+        raise fail(f"--out: {out} exists and is not a directory")
 
 
 def _check_sites(database: Database, sites: list[str]) -> None:
@@ -100,7 +88,7 @@ def _check_sites(database: Database, sites: list[str]) -> None:
     unknown = [code for code in sites if code not in known]
     if unknown:
         listed = ", ".join(sorted(known)) or "none"
-        raise _fail(f"--site: no site {unknown[0]!r} in the registry (sites: {listed})")
+        raise fail(f"--site: no site {unknown[0]!r} in the registry (sites: {listed})")
 
 
 def _progress(steps: tuple[str, ...]) -> tuple[Callable[[str], None], Callable[[], None]]:
@@ -209,8 +197,8 @@ def _export(
     from lupus_msc.services.fields import today
 
     if dates is not None and not deidentify:
-        raise _fail("--dates: only with --deidentify (an identified export keeps real dates)")
-    cut_off = _as_of(as_of)
+        raise fail("--dates: only with --deidentify (an identified export keeps real dates)")
+    cut_off = parse_date(as_of, "--as-of")
     _check_out(out)
     sites = list(dict.fromkeys(site or ()))
     database = open_database()

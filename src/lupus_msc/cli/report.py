@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lupus_msc.cli.registry import fail
+
 if TYPE_CHECKING:
     from lupus_msc.analytics.cohort_filter import CohortFilter
     from lupus_msc.analytics.dataset import AnalysisDataset
@@ -31,11 +33,6 @@ class Format(StrEnum):
 class DatasetFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
 
 
 DatasetOption = Annotated[
@@ -63,13 +60,14 @@ FormatOption = Annotated[Format, typer.Option("--format", help="html or pdf.")]
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the report.")]
 
 
-def _date(text: str | None, option: str) -> dt.date | None:
+def parse_date(text: str | None, option: str) -> dt.date | None:
+    """An ISO date given as ``option`` (None stays None); exit 2 naming the option if bad."""
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def load_dataset(dataset: Path | None, as_of: dt.date | None) -> AnalysisDataset:
@@ -81,11 +79,11 @@ def load_dataset(dataset: Path | None, as_of: dt.date | None) -> AnalysisDataset
 
     if dataset is not None:
         if as_of is not None:
-            raise _fail("--as-of: a dataset keeps its own cut-off; leave --as-of out")
+            raise fail("--as-of: a dataset keeps its own cut-off; leave --as-of out")
         try:
             return AnalysisDataset.read(dataset)
         except ValueError as error:
-            raise _fail(f"--dataset: {error}") from error
+            raise fail(f"--dataset: {error}") from error
     database = open_database()
     try:
         with database.reads() as session:
@@ -136,11 +134,20 @@ def _cohort(
             sites=tuple(sites or ()),
             tissue_sources=tuple(sources or ()),
             dose_bands=tuple(doses or ()),
-            infused_from=_date(start, "--from"),
-            infused_to=_date(end, "--to"),
+            infused_from=parse_date(start, "--from"),
+            infused_to=parse_date(end, "--to"),
         )
     except ValueError as error:
-        raise _fail(f"--from/--to: {error}") from error
+        raise fail(f"--from/--to: {error}") from error
+
+
+def _selected(
+    dataset: Path | None, as_of: str | None, chosen: CohortFilter
+) -> tuple[CohortFilter, AnalysisDataset]:
+    """The filter and the dataset of the patients it keeps (read or built, then selected)."""
+    from lupus_msc.analytics.cohort_filter import select
+
+    return chosen, select(load_dataset(dataset, parse_date(as_of, "--as-of")), chosen)
 
 
 @app.command("outcomes")
@@ -164,17 +171,15 @@ def outcomes(
 ) -> None:
     """The program outcomes report: Table 1, outcomes by time point and subgroup, time to
     LLDAS / remission / flare, medication and organ changes, safety, published results."""
-    from lupus_msc.analytics.cohort_filter import select
     from lupus_msc.analytics.evidence_table import EvidenceTableError, studies
     from lupus_msc.analytics.report_outcomes import STEPS, outcomes_report
     from lupus_msc.analytics.report_render import outcomes_html
 
-    chosen = _cohort(site, source, dose_band, start, end)
     try:
         rows = studies(evidence)
     except EvidenceTableError as error:
-        raise _fail(f"--evidence: {error}") from error
-    data = select(load_dataset(dataset, _date(as_of, "--as-of")), chosen)
+        raise fail(f"--evidence: {error}") from error
+    chosen, data = _selected(dataset, as_of, _cohort(site, source, dose_band, start, end))
     advance, close = _progress((*STEPS, "render"))
     try:
         report = outcomes_report(data, cohort=chosen, on_step=advance, evidence_rows=rows)
@@ -182,7 +187,7 @@ def outcomes(
         path = _write(html, kind, out, "outcomes-report")
         advance("render")
     except ValueError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     finally:
         close()
     typer.echo(f"outcomes report of {report.patients} patients → {path}")
@@ -202,16 +207,14 @@ def safety(
 ) -> None:
     """The safety report for a monitoring board: adverse events by grade, seriousness and
     relatedness, rates per 100 patient-years, infusion reactions, deaths, serious events listed."""
-    from lupus_msc.analytics.cohort_filter import select
     from lupus_msc.analytics.report_render import safety_html
     from lupus_msc.analytics.report_safety import safety_report
 
-    chosen = _cohort(site, source, dose_band, start, end)
-    data = select(load_dataset(dataset, _date(as_of, "--as-of")), chosen)
+    chosen, data = _selected(dataset, as_of, _cohort(site, source, dose_band, start, end))
     try:
         report = safety_report(data, cohort=chosen)
     except ValueError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     path = _write(safety_html(report), kind, out, "safety-report")
     typer.echo(f"safety report of {report.summary.patients} patients → {path}")
 
@@ -239,7 +242,7 @@ def patient(
         with database.reads() as session:
             report = patient_report(session, reader(), code)
     except UnknownPatient:
-        raise _fail(f"PATIENT_CODE: no patient with code {code!r}") from None
+        raise fail(f"PATIENT_CODE: no patient with code {code!r}") from None
     finally:
         database.dispose()
     path = _write(patient_html(report), kind, out, f"patient-{report.patient.study_code}")
@@ -254,7 +257,7 @@ def dataset_export(
     as_of: AsOfOption = None,
 ) -> None:
     """The analysis dataset: patients, visits (every derived outcome) and adverse events."""
-    data = load_dataset(None, _date(as_of, "--as-of"))
+    data = load_dataset(None, parse_date(as_of, "--as-of"))
     paths = data.write(out, kind.value)
     typer.echo(
         f"{data.patients.height} patients, {data.visits.height} visits, "
