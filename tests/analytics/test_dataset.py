@@ -216,3 +216,30 @@ def test_adverse_events_count_within_the_analysis_window_only(loaded: Database) 
     terms = set(build(widened, far_out).adverse_events["term"])
     assert "inside the window" in terms
     assert "after the window" not in terms
+
+
+@pytest.mark.parametrize(
+    ("value", "bands", "label"),
+    [
+        (0.99, "dose", "< 1"),
+        (1.0, "dose", "1 to < 2"),
+        (1.99, "dose", "1 to < 2"),
+        (2.0, "dose", "≥ 2"),
+        (None, "dose", None),
+        (5, "sledai", "0–5"),
+        (6, "sledai", "6–9"),
+        (9, "sledai", "6–9"),
+        (10, "sledai", "10–14"),
+        (14, "sledai", "10–14"),
+        (15, "sledai", "≥ 15"),
+    ],
+)
+def test_dose_and_sledai_bands_start_at_their_lower_bound(
+    value: float | None, bands: str, label: str | None
+) -> None:
+    """[PROJECT] stratification bands (dataset.DOSE_BANDS, SLEDAI_BANDS; §14, §1 D4)."""
+    from lupus_msc.analytics.dataset import DOSE_BANDS, SLEDAI_BANDS, _band
+
+    chosen = DOSE_BANDS if bands == "dose" else SLEDAI_BANDS
+    frame = pl.DataFrame({"x": [value]}, schema={"x": pl.Float64})
+    assert frame.select(_band(pl.col("x"), chosen)).item() == label
