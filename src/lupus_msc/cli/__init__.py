@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lupus_msc.cli import demo, evidence, export, registry, report, synth_load
+from lupus_msc.cli import demo, evidence, export, imports, registry, report, synth_load
 from lupus_msc.scoring.jsonio import ScoreInputError
 from lupus_msc.scoring.registry import INSTRUMENTS, UnknownInstrument, get_instrument
 from lupus_msc.scoring.run import score_text
@@ -153,6 +153,7 @@ app.add_typer(registry.audit_app, name="audit")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(report.app, name="report")
 app.add_typer(export.app, name="export")
+app.add_typer(imports.app, name="import")
 
 
 if __name__ == "__main__":  # pragma: no cover
