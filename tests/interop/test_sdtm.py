@@ -1,5 +1,5 @@
-"""SDTM-style DM, AE, EX and LB from a seeded registry, written as Dataset-JSON 1.1 and CSV and
-read back (issue 8, CDISC).
+"""SDTM-style DM, AE, CM, EX, LB, VS, QS and RS from a seeded registry, written as Dataset-JSON
+1.1 and CSV and read back (issue 8, CDISC).
 
 A small synthetic cohort is loaded through the services into SQLite; the domains are built,
 written, parsed back from the files, and every row is compared with the registry's records
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from lupus_msc.interop import sdtm, sdtm_write
+from lupus_msc.interop import sdtm, sdtm_export, sdtm_findings, sdtm_write
 from lupus_msc.interop.sdtm_metadata import DOMAINS
 from lupus_msc.services.cohort_loader import load
 from lupus_msc.store import models
@@ -54,7 +54,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Written:
         records = sdtm.read(session)
     database.dispose()
     out = folder / "out"
-    sdtm_write.write(sdtm.build(records), out, "LUPUS-MSC", CREATED)
+    sdtm_write.write(sdtm_export.build(records), out, "LUPUS-MSC", CREATED)
     documents = {
         name: json.loads((out / f"{name.lower()}.json").read_text(encoding="utf-8"))
         for name in DOMAINS
@@ -153,6 +153,7 @@ def test_study_days_around_the_first_infusion_in_the_built_domains(written: Writ
         events=events,
         visits=visits,
         labs=labs,
+        visit_numbers={},
     )
     ae_days = {row["AETERM"]: row["AESTDY"] for row in sdtm.ae(boundary).rows}
     assert ae_days == {"boundary -1": -1, "boundary 0": 1, "boundary 1": 2}
@@ -511,3 +512,228 @@ def test_a_superseded_lab_is_not_exported() -> None:
     assert [row["LBORRES"] for row in rows] == ["0.6"]
     assert rows[0]["LBDY"] is None
     assert rows[0]["USUBJID"] == "DEMO-S01-0001"
+
+
+# --- CM, VS, QS, RS against the registry ----------------------------------------------------
+
+ROUTE_TERMS = {"oral": "ORAL", "intravenous": "INTRAVENOUS"}
+FREQUENCY_TERMS = {"once-daily": "QD", "twice-daily": "BID"}
+"""CDISC CT ROUTE / FREQ terms of the registry values the seeded cohort uses, by hand."""
+
+
+def test_cm_has_one_row_per_medication_with_its_prednisone_equivalent(written: Written) -> None:
+    records = written.records
+    first = _first_infusion(records)
+    rows = written.rows["CM"]
+    assert len(rows) == len(records.medications) > 0
+    by_key = {(r["USUBJID"], r["CMTRT"], r["CMSTDTC"], r["CMDOSE"]): r for r in rows}
+    for medication in records.medications:
+        key = (
+            written.usubjid(medication.patient_id),
+            medication.drug,
+            medication.started_on.isoformat(),
+            format(medication.dose.normalize(), "f"),
+        )
+        row = by_key[key]
+        assert row["CMDOSU"] == medication.unit
+        assert row["CMROUTE"] == ROUTE_TERMS[medication.route]
+        assert row["CMDOSFRQ"] == FREQUENCY_TERMS[medication.frequency]
+        stopped = medication.stopped_on
+        assert row["CMENDTC"] == (None if stopped is None else stopped.isoformat())
+        start = first.get(medication.patient_id)
+        assert row["CMSTDY"] == (
+            None if start is None else _day(medication.started_on, start.date())
+        )
+        if medication.prednisone_mg_day is None:
+            assert (row["CMPDNEQ"], row["CMCAT"]) == (None, None)
+        else:
+            assert Decimal(row["CMPDNEQ"]) == medication.prednisone_mg_day
+            assert row["CMCAT"] == "SYSTEMIC GLUCOCORTICOID"
+
+
+VITALS = {
+    "weight_kg": ("WEIGHT", "kg"),
+    "systolic_mmhg": ("SYSBP", "mmHg"),
+    "diastolic_mmhg": ("DIABP", "mmHg"),
+    "heart_rate_bpm": ("HR", "beats/min"),
+    "temperature_c": ("TEMP", "C"),
+    "respiratory_rate_min": ("RESP", "breaths/min"),
+    "spo2_pct": ("OXYSAT", "%"),
+}
+
+
+def _done(records: sdtm.Records) -> list[models.Visit]:
+    return [visit for visit in records.visits if visit.visit_date is not None]
+
+
+def test_vs_has_every_vital_sign_of_every_visit(written: Written) -> None:
+    records = written.records
+    rows = {(r["USUBJID"], r["VISIT"], r["VSTESTCD"]): r for r in written.rows["VS"]}
+    expected = 0
+    for visit in _done(records):
+        for field, value in (visit.findings.get("vitals") or {}).items():
+            code, unit = VITALS[field]
+            row = rows[(written.usubjid(visit.patient_id), visit.code, code)]
+            assert Decimal(row["VSORRES"]) == Decimal(str(value))
+            assert Decimal(row["VSSTRESN"]) == Decimal(str(value))
+            assert (row["VSORRESU"], row["VSSTRESU"]) == (unit, unit)
+            assert row["VSDTC"] == visit.visit_date.isoformat()  # type: ignore[union-attr]
+            expected += 1
+    assert len(written.rows["VS"]) == expected > 0
+
+
+FACIT_ITEMS = ("HI7", "HI12", "An1", "An2", "An3", "An4", "An5", "An7", "An8", "An12", "An14",
+               "An15", "An16")  # fmt: skip
+"""§13 item codes, copied by hand from instruments.md."""
+
+
+def test_qs_holds_each_facit_answer_and_the_total(written: Written) -> None:
+    records = written.records
+    rows = {(r["USUBJID"], r["VISIT"], r["QSTESTCD"]): r for r in written.rows["QS"]}
+    expected = 0
+    for visit in _done(records):
+        answers = visit.findings.get("facit_f")
+        if not answers:
+            continue
+        usubjid = written.usubjid(visit.patient_id)
+        for item, answer in answers.items():
+            assert item in FACIT_ITEMS
+            row = rows[(usubjid, visit.code, item)]
+            assert row["QSCAT"] == "FACIT-F"
+            assert row["QSORRES"] == str(answer)
+            expected += 1
+        total = rows[(usubjid, visit.code, "FACITTOT")]
+        assert Decimal(total["QSSTRESN"]) == Decimal(str(visit.scores["facit_f"]["score"]))
+        assert total["QSDRVFL"] == "Y"
+        expected += 1
+    assert len(written.rows["QS"]) == expected > 0
+
+
+SLEDAI_ORDER = (
+    "seizure", "psychosis", "organic_brain_syndrome", "visual_disturbance",
+    "cranial_nerve_disorder", "lupus_headache", "cva", "vasculitis", "arthritis", "myositis",
+    "urinary_casts", "hematuria", "proteinuria", "pyuria", "rash", "alopecia", "mucosal_ulcers",
+    "pleurisy", "pericarditis", "low_complement", "increased_dna_binding", "fever",
+    "thrombocytopenia", "leukopenia",
+)  # fmt: skip
+"""The 24 descriptors in the order of the instruments.md §1 table (SLED01 … SLED24)."""
+
+
+def test_rs_holds_sledai_descriptors_total_and_pga(written: Written) -> None:
+    records = written.records
+    rows = {(r["USUBJID"], r["VISIT"], r["RSTESTCD"]): r for r in written.rows["RS"]}
+    expected = 0
+    for visit in _done(records):
+        usubjid = written.usubjid(visit.patient_id)
+        score = visit.scores.get("sledai2k")
+        if score is not None:
+            total = rows[(usubjid, visit.code, "SLEDTOT")]
+            assert int(Decimal(total["RSSTRESN"])) == score["total"]
+            assert total["RSCAT"] == "SLEDAI-2K"
+            counted = 0
+            for number, key in enumerate(SLEDAI_ORDER, start=1):
+                row = rows[(usubjid, visit.code, f"SLED{number:02d}")]
+                if key in score["contributions"]:
+                    assert row["RSORRES"] == "Y"
+                    counted += int(Decimal(row["RSSTRESN"]))
+                elif key in score["missing"]:
+                    assert (row["RSORRES"], row["RSSTAT"]) == (None, "NOT DONE")
+                else:
+                    assert row["RSORRES"] == "N"
+            assert counted == score["total"]
+            expected += 25
+        if "pga" in visit.findings:
+            row = rows[(usubjid, visit.code, "PGA")]
+            assert Decimal(row["RSORRES"]) == Decimal(str(visit.findings["pga"]))
+            assert row["RSEVAL"] == "INVESTIGATOR"
+            expected += 1
+    assert len(written.rows["RS"]) == expected > 0
+
+
+def test_define_explains_why_the_scores_are_in_rs(written: Written) -> None:
+    define = json.loads((written.out / "define.json").read_text(encoding="utf-8"))
+    datasets = {dataset["name"]: dataset for dataset in define["datasets"]}
+    assert set(datasets) == {"DM", "AE", "CM", "EX", "LB", "VS", "QS", "RS"}
+    assert "SDTMIG 3.3" in datasets["RS"]["comment"]
+    terms = {c["name"]: c["terms"] for c in define["codelists"]}
+    assert terms["LUPUS-MSC.RSTESTCD"][:2] == ["SLED01", "SLED02"]
+    for name, rows in written.rows.items():
+        coded = {v["name"]: v["codelist"] for v in datasets[name]["variables"]}
+        for row in rows:
+            for variable, codelist in coded.items():
+                if codelist and terms[codelist] and row[variable] is not None:
+                    assert row[variable] in terms[codelist], (name, variable, row[variable])
+
+
+# --- boundaries -----------------------------------------------------------------------------
+
+
+def _visit_with(findings: dict[str, Any], scores: dict[str, Any]) -> sdtm.Records:
+    protocol = models.ProtocolVersion(id=uuid.uuid4(), protocol_code="demo", title="Demo")
+    patient = models.Patient(
+        id=uuid.uuid4(),
+        protocol_version_id=protocol.id,
+        study_code="S01-0009",
+        site_id=uuid.uuid4(),
+    )
+    day = dt.date(2026, 1, 1)
+    visit = models.Visit(
+        id=uuid.uuid4(), patient_id=patient.id, code="month3", study_day=90, target_date=day,
+        window_start=day, window_end=day, visit_date=day, findings=findings, scores=scores,
+    )  # fmt: skip
+    return sdtm.Records([patient], [], [protocol], [], [], [], [], [], [visit], [])
+
+
+@pytest.mark.parametrize(("answered", "total"), [(6, None), (7, "30")])
+def test_a_facit_total_needs_seven_answered_items(answered: int, total: str | None) -> None:
+    """§13 step 4: with 6 of 13 items the score is missing (NOT DONE); with 7 it is given."""
+    answers = dict.fromkeys(FACIT_ITEMS[:answered], 2) | {"An16": 9}
+    score = None if total is None else Decimal(total)
+    records = _visit_with({"facit_f": answers}, {"facit_f": {"score": score}})
+    rows = {row["QSTESTCD"]: row for row in sdtm_findings.qs(records).rows}
+    assert rows["FACITTOT"]["QSORRES"] == total
+    assert rows["FACITTOT"]["QSSTAT"] == (None if total else "NOT DONE")
+    assert (rows["An16"]["QSORRES"], rows["An16"]["QSSTAT"]) == ("9", "NOT DONE")
+    assert rows["An16"]["QSSTRESN"] is None
+    assert len(rows) == answered + 2
+
+
+def test_a_visit_that_did_not_take_place_gives_no_findings() -> None:
+    records = _visit_with({"pga": Decimal("1.5"), "vitals": {"weight_kg": Decimal(60)}}, {})
+    assert len(sdtm_findings.rs(records).rows) == len(sdtm_findings.vs(records).rows) == 1
+    records.visits[0].visit_date = None
+    assert sdtm_findings.rs(records).rows == sdtm_findings.vs(records).rows == []
+
+
+def test_the_cut_off_keeps_what_started_on_it_and_opens_what_ended_after(
+    written: Written,
+) -> None:
+    records = written.records
+    event = min(records.events, key=lambda e: e.onset_on)
+    day = event.onset_on
+    cut = sdtm.cut_off(records, day)
+    assert all(e.onset_on <= day for e in cut.events)
+    assert event.id in {e.id for e in cut.events}
+    assert all(e.resolved_on is None or e.resolved_on <= day for e in cut.events)
+    before = sdtm.cut_off(records, day - dt.timedelta(days=1))
+    assert event.id not in {e.id for e in before.events}
+    assert all(v.visit_date is None or v.visit_date <= day for v in cut.visits)
+    assert all(m.started_on <= day for m in cut.medications)
+    assert records.events == written.records.events  # the input is left as it was
+
+
+def test_batches_give_the_same_files_as_one_read(written: Written, tmp_path: Path) -> None:
+    """Patients 3 at a time, rows appended: byte for byte the files of the single read."""
+    database = Database(f"sqlite:///{written.out.parent / 'registry.sqlite3'}")
+    plan = sdtm_export.prepare(database)
+    writer = sdtm_write.Writer(tmp_path, "LUPUS-MSC", created=CREATED)
+    batches = 0
+    for domains in sdtm_export.domains(database, plan, batch_size=3):
+        writer.add(domains)
+        batches += 1
+    writer.close()
+    database.dispose()
+    assert batches == -(-PATIENTS // 3)
+    for path in written.out.iterdir():
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+    assert not list(tmp_path.glob(".*"))

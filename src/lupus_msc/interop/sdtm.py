@@ -1,9 +1,11 @@
-"""SDTM-style domains DM, AE, EX and LB built from registry records (issue 8, CDISC).
+"""SDTM-style domains DM, AE, CM, EX and LB built from registry records (issue 8, CDISC).
 
-Pure functions: ``read`` takes the registry's records in one read session (the same plain
-``select(model)`` reading as the FHIR builders' tests, records detached afterwards), and
-``dm``/``ae``/``ex``/``lb`` turn those records into rows whose variables are exactly those
-declared in ``sdtm_metadata``. Writing (Dataset-JSON, CSV, define file) is ``sdtm_write``.
+``read`` takes the registry's records in one read session — every patient, or one batch of
+patients (``patient_ids``) so that a registry of any size is exported batch by batch — and
+detaches them; ``dm``/``ae``/``cm``/``ex``/``lb`` (and VS, QS, RS in ``sdtm_findings``) are pure
+functions turning those records into rows whose variables are exactly those declared in
+``sdtm_metadata``. Writing (Dataset-JSON, CSV, define file) is ``sdtm_write``; batching and
+de-identification are ``sdtm_export``.
 
 Conventions (documented in the define file too):
 
@@ -15,7 +17,9 @@ Conventions (documented in the define file too):
   date as SDTM defines study day: the reference date is day 1 and there is no day 0
   (``study_day``). A patient never infused has no ``RFSTDTC`` and no study days. The
   protocol's schedule counts the first infusion as day 0; ``VISITDY`` converts it to the SDTM
-  count (``planned_day``).
+  count (``planned_day``). ``VISITNUM`` numbers the visit codes of the protocol schedules and of
+  the registry's visits 1, 2, … by planned day (``visit_plan``), read once for the whole
+  registry so that every batch numbers a visit alike.
 * ``AEDECOD`` is the CTCAE v5.0 term when the registry graded the event against a §12 term or
   the reported term is a §12 term's name (``ctcae_decod``), else empty (the registry codes no
   MedDRA); ``AETOXGR`` the CTCAE grade as text ("1"–"5").
@@ -24,6 +28,11 @@ Conventions (documented in the define file too):
 * LB keeps current results only (a superseded result is not exported), the value as reported
   in ``LBORRES``/``LBORRESU`` and converted to the analyte's canonical unit in
   ``LBSTRESN``/``LBSTRESU``; ``LBLOINC`` is the §15 code of the analyte (empty without one).
+* CM has one record per medication record (a dose change is a new record in the registry);
+  ``CMPDNEQ`` is the §11 prednisone equivalent the registry derived, ``CMCAT`` marks those
+  medications as systemic glucocorticoids.
+* A data cut-off (``cut_off``) leaves out what started after it and leaves open what ended
+  after it (an end after the cut-off was not yet known on that day).
 """
 
 from __future__ import annotations
@@ -32,15 +41,25 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lupus_msc.clinical import codes
-from lupus_msc.interop.sdtm_metadata import AE, DM, EX, LB, DomainSpec
+from lupus_msc.interop.sdtm_metadata import AE, CM, DM, EX, LB, DomainSpec
+from lupus_msc.interop.sdtm_terms import (
+    DOSE_UNITS,
+    FREQUENCIES,
+    GLUCOCORTICOID,
+    LAB_TESTS,
+    OUTCOMES,
+    ROUTES,
+)
+from lupus_msc.protocol.loading import ProtocolError, load_protocol
 from lupus_msc.services.visit_labs import ANALYTES
 from lupus_msc.store import models
 
@@ -69,28 +88,101 @@ class Records:
     events: list[models.AdverseEvent]
     visits: list[models.Visit]
     labs: list[models.LabResult]
+    medications: list[models.Medication] = field(default_factory=list)
+    visit_numbers: dict[str, int] = field(default_factory=dict)
+    """``VISITNUM`` by visit code (``visit_plan``); empty: numbered from ``visits``."""
 
 
-def read(session: Session) -> Records:
-    """Every record the domains need, read in one session and detached from it."""
+def visit_plan(session: Session) -> dict[str, int]:
+    """``VISITNUM`` of every visit code: those of the protocols' schedules and those the
+    registry's visits carry, numbered 1, 2, … in the order of their planned study day."""
+    planned: dict[str, int] = {}
+    for source in session.scalars(select(models.ProtocolVersion.source_yaml)):
+        try:
+            schedule = load_protocol(source).visits
+        except ProtocolError:  # a stored protocol was checked on load; never expected
+            continue
+        for visit in schedule:
+            planned[visit.code] = min(visit.day, planned.get(visit.code, visit.day))
+    query = select(models.Visit.code, models.Visit.study_day).distinct()
+    for code, day in session.execute(query):
+        planned[code] = min(day, planned.get(code, day))
+    ordered = sorted((day, code) for code, day in planned.items())
+    return {code: number for number, (_, code) in enumerate(ordered, start=1)}
 
-    def every(model: Any) -> list[Any]:
-        return list(session.scalars(select(model)))
 
+def read(
+    session: Session,
+    patient_ids: Sequence[uuid.UUID] | None = None,
+    plan: dict[str, int] | None = None,
+) -> Records:
+    """The records the domains need — of every patient, or of ``patient_ids`` only — read in
+    one session and detached from it. Sites and protocols are always all of them; ``plan`` is
+    ``visit_plan`` (read here when not given)."""
+    everyone = patient_ids is None
+    wanted = [] if patient_ids is None else list(patient_ids)
+
+    def of(model: Any, column: Any) -> list[Any]:
+        query = select(model) if everyone else select(model).where(column.in_(wanted))
+        return list(session.scalars(query))
+
+    def through(model: Any, column: Any, parent: Any) -> list[Any]:
+        if everyone:
+            return list(session.scalars(select(model)))
+        return list(session.scalars(select(model).where(column.in_(parent))))
+
+    infused = select(models.Infusion.id).where(models.Infusion.patient_id.in_(wanted))
+    visited = select(models.Visit.id).where(models.Visit.patient_id.in_(wanted))
+    used = select(models.InfusionLot.lot_id).where(models.InfusionLot.infusion_id.in_(infused))
     records = Records(
-        patients=every(models.Patient),
-        sites=every(models.Site),
-        protocols=every(models.ProtocolVersion),
-        consents=every(models.Consent),
-        infusions=every(models.Infusion),
-        infusion_lots=every(models.InfusionLot),
-        lots=every(models.Lot),
-        events=every(models.AdverseEvent),
-        visits=every(models.Visit),
-        labs=every(models.LabResult),
+        patients=of(models.Patient, models.Patient.id),
+        sites=list(session.scalars(select(models.Site))),
+        protocols=list(session.scalars(select(models.ProtocolVersion))),
+        consents=of(models.Consent, models.Consent.patient_id),
+        infusions=of(models.Infusion, models.Infusion.patient_id),
+        infusion_lots=through(models.InfusionLot, models.InfusionLot.infusion_id, infused),
+        lots=through(models.Lot, models.Lot.id, used),
+        events=of(models.AdverseEvent, models.AdverseEvent.patient_id),
+        visits=of(models.Visit, models.Visit.patient_id),
+        labs=through(models.LabResult, models.LabResult.visit_id, visited),
+        medications=of(models.Medication, models.Medication.patient_id),
+        visit_numbers=visit_plan(session) if plan is None else plan,
     )
     session.expunge_all()
     return records
+
+
+def cut_off(records: Records, day: dt.date) -> Records:
+    """The records as known on ``day``: what started after it left out, ends after it open."""
+
+    def after(end: dt.date | dt.datetime | None) -> bool:
+        moment = end.date() if isinstance(end, dt.datetime) else end
+        return moment is not None and moment > day
+
+    def opened(record: Any, name: str) -> Any:
+        return _copy(record, **{name: None}) if after(getattr(record, name)) else record
+
+    infusions = [opened(i, "ended_at") for i in records.infusions if i.started_at.date() <= day]
+    kept = {i.id for i in infusions}
+    visits = [v for v in records.visits if v.visit_date is None or v.visit_date <= day]
+    dated = {v.id for v in visits if v.visit_date is not None}
+    return replace(
+        records,
+        consents=[c for c in records.consents if c.signed_on <= day],
+        infusions=infusions,
+        infusion_lots=[link for link in records.infusion_lots if link.infusion_id in kept],
+        events=[opened(e, "resolved_on") for e in records.events if e.onset_on <= day],
+        visits=visits,
+        labs=[lab for lab in records.labs if lab.visit_id in dated],
+        medications=[opened(m, "stopped_on") for m in records.medications if m.started_on <= day],
+    )
+
+
+def _copy(record: Any, **changes: Any) -> Any:
+    """A new, unattached record with the same column values but ``changes``."""
+    columns = sa_inspect(type(record)).column_attrs
+    values = {column.key: getattr(record, column.key) for column in columns}
+    return type(record)(**{**values, **changes})
 
 
 def study_day(day: dt.date, reference: dt.date) -> int:
@@ -130,19 +222,6 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-ROUTES = {
-    "intravenous": "INTRAVENOUS",
-    "renal-artery": "INTRA-ARTERIAL",
-    "local-injection": "INTRALESIONAL",
-}
-OUTCOMES = {
-    "recovered": "RECOVERED/RESOLVED",
-    "recovering": "RECOVERING/RESOLVING",
-    "not-recovered": "NOT RECOVERED/NOT RESOLVED",
-    "recovered-with-sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
-    "fatal": "FATAL",
-    "unknown": "UNKNOWN",
-}
 CTCAE_TERMS = {
     "neutrophil_count_decreased": "Neutrophil count decreased",
     "white_blood_cell_decreased": "White blood cell decreased",
@@ -169,32 +248,6 @@ def ctcae_decod(ctcae_term: str | None, term: str) -> str | None:
         return CTCAE_TERMS[ctcae_term]
     return _BY_NAME.get(" ".join(term.split()).lower())
 
-
-LAB_TESTS: dict[str, tuple[str, str, str]] = {
-    "c3": ("C3", "Complement C3", "SERUM"),
-    "c4": ("C4", "Complement C4", "SERUM"),
-    "anti_dsdna": ("DSDNAAB", "Double-Stranded DNA Antibody", "SERUM"),
-    "hemoglobin": ("HGB", "Hemoglobin", "BLOOD"),
-    "wbc": ("WBC", "Leukocytes", "BLOOD"),
-    "lymphocytes": ("LYM", "Lymphocytes", "BLOOD"),
-    "neutrophils": ("NEUT", "Neutrophils", "BLOOD"),
-    "platelets": ("PLAT", "Platelets", "BLOOD"),
-    "creatinine": ("CREAT", "Creatinine", "SERUM"),
-    "cystatin_c": ("CYSTC", "Cystatin C", "SERUM"),
-    "upcr": ("PROTCRT", "Protein/Creatinine", "URINE"),
-    "urine_protein_24h": ("PROT", "Protein", "URINE"),
-    "urine_rbc_hpf": ("RBC", "Erythrocytes", "URINE"),
-    "urine_wbc_hpf": ("WBC", "Leukocytes", "URINE"),
-    "crp": ("CRP", "C Reactive Protein", "SERUM"),
-    "esr": ("ESR", "Erythrocyte Sedimentation Rate", "BLOOD"),
-    "cd4": ("CD4", "CD4 Cells", "BLOOD"),
-    "cd8": ("CD8", "CD8 Cells", "BLOOD"),
-    "cd19": ("CD19", "CD19 Cells", "BLOOD"),
-    "treg_pct": ("TREGCD4", "Regulatory T Cells/CD4 Cells", "BLOOD"),
-}
-"""Analyte → (LBTESTCD, LBTEST, LBSPEC). SDTM-style names: written from knowledge of CDISC CT,
-not checked against a CT release. Urine and blood leukocytes share ``WBC`` and are told apart
-by ``LBSPEC``, as SDTM does."""
 
 ARM = ("MSC", "Mesenchymal stromal cells")
 NOT_ASSIGNED = ("NOTASSGN", "Not Assigned")
@@ -235,7 +288,7 @@ def subjects(records: Records) -> dict[uuid.UUID, Subject]:
     return found
 
 
-def _ids(subject: Subject, domain: DomainSpec) -> Row:
+def identifiers(subject: Subject, domain: DomainSpec) -> Row:
     return {"STUDYID": subject.studyid, "DOMAIN": domain.name, "USUBJID": subject.usubjid}
 
 
@@ -246,7 +299,7 @@ def _sortable(value: Any) -> tuple[int, int, str]:
     return (1, 0, "" if value is None else str(value))
 
 
-def _domain(spec: DomainSpec, rows: Iterable[Row]) -> Domain:
+def checked_domain(spec: DomainSpec, rows: Iterable[Row]) -> Domain:
     """The rows ordered by the domain's keys; each must have exactly the declared variables."""
     checked = []
     for row in rows:
@@ -261,7 +314,7 @@ def _ordered(spec: DomainSpec, values: Row) -> Row:
     return {name: values.get(name) for name in spec.names}
 
 
-def _sequenced(spec: DomainSpec, rows: list[Row], order: Sequence[str]) -> list[Row]:
+def sequenced(spec: DomainSpec, rows: list[Row], order: Sequence[str]) -> list[Row]:
     """``--SEQ`` 1, 2, … within each subject, in the order of the ``order`` variables."""
     seq = f"{spec.name}SEQ"
     by_subject: dict[str, list[Row]] = defaultdict(list)
@@ -304,7 +357,7 @@ def dm(records: Records) -> Domain:
             _ordered(
                 DM,
                 {
-                    **_ids(subject, DM),
+                    **identifiers(subject, DM),
                     "SUBJID": patient.study_code,
                     "RFSTDTC": iso_datetime(subject.first_infusion),
                     "RFENDTC": iso_datetime(last.get(patient.id)),
@@ -323,7 +376,7 @@ def dm(records: Records) -> Domain:
                 },
             )
         )
-    return _domain(DM, rows)
+    return checked_domain(DM, rows)
 
 
 def ae(records: Records) -> Domain:
@@ -334,7 +387,7 @@ def ae(records: Records) -> Domain:
         subject = found[event.patient_id]
         rows.append(
             {
-                **_ids(subject, AE),
+                **identifiers(subject, AE),
                 "AETERM": event.term,
                 "AEDECOD": ctcae_decod(event.ctcae_term, event.term),
                 "AETOXGR": str(event.grade),
@@ -347,7 +400,7 @@ def ae(records: Records) -> Domain:
                 "AEENDY": subject.day(event.resolved_on),
             }
         )
-    return _domain(AE, _sequenced(AE, rows, ("AESTDTC", "AETERM", "AEENDTC")))
+    return checked_domain(AE, sequenced(AE, rows, ("AESTDTC", "AETERM", "AEENDTC")))
 
 
 def ex(records: Records) -> Domain:
@@ -362,7 +415,7 @@ def ex(records: Records) -> Domain:
         subject = found[infusion.patient_id]
         rows.append(
             {
-                **_ids(subject, EX),
+                **identifiers(subject, EX),
                 "EXTRT": ARM[1],
                 "EXDOSE": infusion.actual_dose_per_kg,
                 "EXDOSU": "cells/kg",
@@ -376,13 +429,29 @@ def ex(records: Records) -> Domain:
                 ),
             }
         )
-    return _domain(EX, _sequenced(EX, rows, ("EXSTDTC",)))
+    return checked_domain(EX, sequenced(EX, rows, ("EXSTDTC",)))
 
 
-def visit_numbers(visits: Iterable[models.Visit]) -> dict[str, int]:
-    """``VISITNUM``: visit codes numbered 1, 2, … in the order of their planned study day."""
-    planned = sorted({(visit.study_day, visit.code) for visit in visits})
+def visit_numbers(records: Records) -> dict[str, int]:
+    """``VISITNUM`` by visit code: the records' plan, else their visits' codes numbered 1, 2, …
+    in the order of their planned study day."""
+    if records.visit_numbers:
+        return records.visit_numbers
+    planned = sorted({(visit.study_day, visit.code) for visit in records.visits})
     return {code: number for number, (_, code) in enumerate(planned, start=1)}
+
+
+def visit_timing(
+    spec: DomainSpec, subject: Subject, visit: models.Visit, numbers: dict[str, int]
+) -> Row:
+    """``VISITNUM``/``VISIT``/``VISITDY`` and the ``--DTC``/``--DY`` of a visit's findings."""
+    return {
+        "VISITNUM": numbers[visit.code],
+        "VISIT": visit.code,
+        "VISITDY": planned_day(visit.study_day),
+        f"{spec.name}DTC": iso_date(visit.visit_date),
+        f"{spec.name}DY": subject.day(visit.visit_date),
+    }
 
 
 def _standard(lab: models.LabResult) -> Decimal | None:
@@ -396,7 +465,7 @@ def lb(records: Records) -> Domain:
     """One record per current lab result of a visit that took place."""
     found = subjects(records)
     visits = {visit.id: visit for visit in records.visits}
-    numbers = visit_numbers(records.visits)
+    numbers = visit_numbers(records)
     rows = []
     for lab in records.labs:
         visit = visits[lab.visit_id]
@@ -409,7 +478,7 @@ def lb(records: Records) -> Domain:
         standard = _standard(lab)
         rows.append(
             {
-                **_ids(subject, LB),
+                **identifiers(subject, LB),
                 "LBTESTCD": testcd,
                 "LBTEST": test,
                 "LBSPEC": spec,
@@ -421,16 +490,33 @@ def lb(records: Records) -> Domain:
                 "LBSTRESN": standard,
                 "LBSTRESU": None if analyte is None else analyte.unit,
                 "LBLOINC": None if concept is None else codes.LOINC[concept].code,
-                "VISITNUM": numbers[visit.code],
-                "VISIT": visit.code,
-                "VISITDY": planned_day(visit.study_day),
-                "LBDTC": iso_date(visit.visit_date),
-                "LBDY": subject.day(visit.visit_date),
+                **visit_timing(LB, subject, visit, numbers),
             }
         )
-    return _domain(LB, _sequenced(LB, rows, ("LBDTC", "LBSPEC", "LBTESTCD")))
+    return checked_domain(LB, sequenced(LB, rows, ("LBDTC", "LBSPEC", "LBTESTCD")))
 
 
-def build(records: Records) -> dict[str, Domain]:
-    """DM, AE, EX and LB, by domain name."""
-    return {"DM": dm(records), "AE": ae(records), "EX": ex(records), "LB": lb(records)}
+def cm(records: Records) -> Domain:
+    """One record per medication record."""
+    found = subjects(records)
+    rows = []
+    for medication in records.medications:
+        subject = found[medication.patient_id]
+        equivalent = medication.prednisone_mg_day
+        rows.append(
+            {
+                **identifiers(subject, CM),
+                "CMTRT": medication.drug,
+                "CMCAT": None if equivalent is None else GLUCOCORTICOID,
+                "CMDOSE": medication.dose,
+                "CMDOSU": DOSE_UNITS.get(medication.unit, medication.unit),
+                "CMDOSFRQ": FREQUENCIES.get(medication.frequency, medication.frequency.upper()),
+                "CMROUTE": ROUTES.get(medication.route, medication.route.upper()),
+                "CMSTDTC": iso_date(medication.started_on),
+                "CMENDTC": iso_date(medication.stopped_on),
+                "CMSTDY": subject.day(medication.started_on),
+                "CMENDY": subject.day(medication.stopped_on),
+                "CMPDNEQ": equivalent,
+            }
+        )
+    return checked_domain(CM, sequenced(CM, rows, ("CMSTDTC", "CMTRT", "CMENDTC")))
