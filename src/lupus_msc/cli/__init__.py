@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from lupus_msc.cli import demo, evidence, export, imports, registry, report, synth_load
+from lupus_msc.cli.import_fhir import register_fhir_import
 from lupus_msc.scoring.jsonio import ScoreInputError
 from lupus_msc.scoring.registry import INSTRUMENTS, UnknownInstrument, get_instrument
 from lupus_msc.scoring.run import score_text
@@ -154,6 +155,7 @@ app.add_typer(evidence.app, name="evidence")
 app.add_typer(report.app, name="report")
 app.add_typer(export.app, name="export")
 app.add_typer(imports.app, name="import")
+register_fhir_import(imports.app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -169,6 +169,12 @@ def record(session: Session, actor: Actor, visit_id: uuid.UUID, data: VisitIn) -
     require(actor, Action.RECORD_VISIT)
     visit = _for_writing(session, actor, visit_id)
     patient = patients.get(session, actor, visit.patient_id)
+    return write(session, visit, patient, data)
+
+
+def write(session: Session, visit: Visit, patient: Patient, data: VisitIn) -> Visit:
+    """``record`` once the caller is known to be allowed and holds the visit's lock: ``record``
+    checks a user; the system's imports (``lab_import``, no one signed in) call it directly."""
     _check_date(visit, data.visit_date)
     visit_labs.check(data.labs)
     measured = [visit_scores.measured_in(lab) for lab in data.labs]
