@@ -16,6 +16,7 @@ from lupus_msc.store.database import Database
 from lupus_msc.web import (
     api_accounts,
     api_audit,
+    api_fhir,
     api_followup,
     api_pathway,
     api_patients,
@@ -24,6 +25,7 @@ from lupus_msc.web import (
 from lupus_msc.web.api_score import build_router, input_schemas
 from lupus_msc.web.docs import install_docs
 from lupus_msc.web.errors import error_response, install_error_handlers
+from lupus_msc.web.fhir_jobs import BulkJobs
 from lupus_msc.web.pages import PAGE_ROUTERS
 from lupus_msc.web.responses import ERRORS
 from lupus_msc.web.security import install_security_headers, vendor_router
@@ -46,6 +48,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         registry.upgrade()
         yield
+        app.state.fhir_jobs.close()
         registry.dispose()
 
     app = FastAPI(
@@ -58,6 +61,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.database = registry
+    app.state.fhir_jobs = BulkJobs()
     install_error_handlers(app)
     install_docs(app)
     install_security_headers(app)
@@ -68,6 +72,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(build_router())
     for router in REGISTRY_ROUTERS:
         app.include_router(router, responses=ERRORS)
+    app.include_router(api_fhir.router)
 
     @app.api_route("/api/v1/score/{instrument}", methods=["POST"], include_in_schema=False)
     def unknown_instrument(instrument: str) -> Any:

@@ -26,6 +26,46 @@ def error_response(
     )
 
 
+FHIR_ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    422: "processing",
+}
+"""HTTP status → OperationOutcome issue code (FHIR value set ``issue-type``)."""
+
+
+def operation_outcome(
+    status: int, message: str, fields: list[tuple[str, str]] | None = None
+) -> JSONResponse:
+    """The ``/fhir`` error shape: an OperationOutcome, one issue per field (or one in all)."""
+    code = FHIR_ISSUE_CODES.get(status, "exception")
+    issues = [
+        {
+            "severity": "error",
+            "code": code,
+            "diagnostics": f"{field}: {text}",
+            "expression": [field],
+        }
+        for field, text in fields or []
+    ] or [{"severity": "error", "code": code, "diagnostics": message}]
+    return JSONResponse(
+        status_code=status,
+        content={"resourceType": "OperationOutcome", "issue": issues},
+        media_type="application/fhir+json",
+    )
+
+
+def _machine_error(
+    request: Request, status: int, message: str, fields: list[tuple[str, str]] | None = None
+) -> JSONResponse:
+    if request.url.path.startswith("/fhir"):
+        return operation_outcome(status, message, fields)
+    return error_response(status, message, fields)
+
+
 MACHINE_PATHS = ("/api/", "/fhir", "/openapi.json", "/docs")
 """Paths answered in JSON; every other path is a page and gets its errors as a page."""
 
@@ -56,7 +96,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for this type only
     if not _for_machines(request):
         return _error_page(request, error.status_code, str(error.detail))
-    return error_response(error.status_code, str(error.detail))
+    return _machine_error(request, error.status_code, str(error.detail))
 
 
 def _within_body(location: tuple[str | int, ...]) -> tuple[str | int, ...]:
@@ -73,7 +113,7 @@ async def _validation_error(request: Request, error: Exception) -> Response:
         named = "; ".join(f"{field}: {message}" for field, message in fields)
         status = 404 if any(item["loc"][:1] == ("path",) for item in error.errors()) else 422
         return _error_page(request, status, named or "invalid request")
-    return error_response(422, "invalid request", fields)
+    return _machine_error(request, 422, "invalid request", fields)
 
 
 async def _sign_in_required(_: Request, error: Exception) -> Response:
@@ -85,7 +125,7 @@ async def _service_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ServiceError)  # noqa: S101 - registered for this type only
     if not _for_machines(request):
         return _error_page(request, error.status, error.message)
-    response = error_response(error.status, error.message, error.fields)
+    response = _machine_error(request, error.status, error.message, error.fields)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response

@@ -1,0 +1,116 @@
+"""De-identified FHIR resources (Safe Harbor, as ``interop.deidentify`` documents it), issue 8.
+
+Applied to a resource's JSON form with the key of the patient it belongs to (``FhirKey``):
+
+* **Patient** — keeps ``gender`` only, plus an identifier in ``PSEUDONYM_SYSTEM`` holding the
+  pseudonym, which is also its id. Names, the study code, the date of birth (Safe Harbor (A),
+  (C), (R)) and anything else are dropped. Without a birth date there is no age, so there is no
+  age over 89 to aggregate.
+* **Ids and references** — the Patient's id is the pseudonym; every other resource's id is
+  ``<pseudonym>-<UUID>``, the UUID derived (UUID5) from the record's id under the patient's
+  secret key id, which never leaves the database. So ids are stable from one export to the
+  next, the registry's own ids are never shown, and a reader can tell whose resource it is
+  without learning who. ``ResearchStudy`` (a protocol, not a person) keeps its id.
+* **Identifiers** of other resources — dropped: the lot's chain-of-identity code (item (R),
+  a unique code linked to the patient); the consent form version is kept (it names a form).
+* **Dates** — every date and date-time anywhere in the resource moves by the patient's offset
+  (days; a date-time keeps its time of day), so intervals stay exact. FHIR has no "day n"
+  form, so the ``days`` form of the tabular exports has no FHIR counterpart.
+* **Free text** — any word of a string that is one of the patient's identifying words (names,
+  study code, record number: ``identifiers``) becomes ``[redacted]``; codes, systems and
+  references are not free text and are left alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from lupus_msc.interop.fhir_common import BASE
+
+PSEUDONYM_SYSTEM = f"{BASE}/sid/pseudonym"
+REDACTED = "[redacted]"
+KEEPS_IDS = frozenset({"ResearchStudy"})
+DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+WORD = re.compile(r"[\w-]+")
+REFERENCE = re.compile(r"^([A-Za-z]+)/(.+)$")
+NOT_TEXT = frozenset({"system", "code", "reference", "url", "resourceType", "id", "status"})
+"""Keys whose string values are codes or links, not text: never scrubbed."""
+
+
+@dataclass(frozen=True)
+class FhirKey:
+    """A patient's de-identification key as the FHIR view uses it."""
+
+    patient_id: uuid.UUID
+    pseudonym: str
+    offset_days: int
+    secret: uuid.UUID
+    identifiers: frozenset[str] = frozenset()
+    """The patient's identifying words, lower case (names, study code, record number)."""
+
+
+def resource_id(key: FhirKey, original: str) -> str:
+    """The de-identified id of a resource of the patient whose original id is ``original``."""
+    return f"{key.pseudonym}-{uuid.uuid5(key.secret, original)}"
+
+
+def _shift(text: str, days: int) -> str:
+    match = DATE.match(text)
+    if match is None:
+        return text
+    try:
+        day = dt.date.fromisoformat(match[1])
+    except ValueError:
+        return text
+    return (day + dt.timedelta(days=days)).isoformat() + (match[2] or "")
+
+
+def _scrub(text: str, identifiers: frozenset[str]) -> str:
+    return WORD.sub(lambda m: REDACTED if m[0].lower() in identifiers else m[0], text)
+
+
+def _reference(text: str, key: FhirKey) -> str:
+    match = REFERENCE.match(text)
+    if match is None or match[1] in KEEPS_IDS:
+        return text
+    if match[1] == "Patient" and match[2] == str(key.patient_id):
+        return f"Patient/{key.pseudonym}"
+    return f"{match[1]}/{resource_id(key, match[2])}"
+
+
+def _walk(value: Any, key: FhirKey, name: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _walk(v, key, k) for k, v in value.items() if k != "identifier"}
+    if isinstance(value, list):
+        return [_walk(item, key, name) for item in value]
+    if not isinstance(value, str):
+        return value
+    if name == "reference":
+        return _reference(value, key)
+    shifted = _shift(value, key.offset_days)
+    if shifted != value or name in NOT_TEXT:
+        return shifted
+    return _scrub(value, key.identifiers)
+
+
+def deidentify(resource: dict[str, Any], key: FhirKey) -> dict[str, Any]:
+    """The de-identified copy of ``resource`` (JSON form) of the patient ``key`` belongs to."""
+    kind = resource["resourceType"]
+    if kind == "Patient":
+        return {
+            "resourceType": "Patient",
+            "id": key.pseudonym,
+            "identifier": [{"system": PSEUDONYM_SYSTEM, "value": key.pseudonym}],
+            **({"gender": resource["gender"]} if "gender" in resource else {}),
+        }
+    kept = resource.get("identifier") if kind == "Consent" else None
+    copy: dict[str, Any] = _walk(resource, key, "")
+    if kind not in KEEPS_IDS:
+        copy["id"] = resource_id(key, resource["id"])
+    if kept:
+        copy["identifier"] = kept
+    return copy

@@ -1,0 +1,88 @@
+"""ResearchStudy (a protocol version), ResearchSubject (a patient in it) and Consent (issue 8).
+
+A patient's pathway state (``PatientState``) becomes the ResearchSubject status of FHIR R4's
+value set ``research-subject-status`` (``SUBJECT_STATUS``); the consent the patient signed is
+a research Consent, active until withdrawn. The signer's name stays out of the resource: FHIR
+needs no name to say a consent was given, and every export would have to strip it again.
+"""
+
+from __future__ import annotations
+
+from fhir.resources.R4B.consent import Consent, ConsentProvision
+from fhir.resources.R4B.identifier import Identifier
+from fhir.resources.R4B.period import Period
+from fhir.resources.R4B.researchstudy import ResearchStudy
+from fhir.resources.R4B.researchsubject import ResearchSubject
+
+from lupus_msc.clinical import codes
+from lupus_msc.interop.fhir_common import BASE, concept, local, reference
+from lupus_msc.store import models
+from lupus_msc.store.models import PatientState
+
+PROTOCOL_SYSTEM = f"{BASE}/sid/protocol"
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_CATEGORY = "http://terminology.hl7.org/CodeSystem/consentcategorycodes"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+SUBJECT_STATUS: dict[PatientState, str] = {
+    PatientState.REFERRED: "candidate",
+    PatientState.SCREENING: "screening",
+    PatientState.ELIGIBLE: "eligible",
+    PatientState.SCREEN_FAILED: "ineligible",
+    PatientState.CONSENTED: "pending-on-study",
+    PatientState.ENROLLED: "on-study",
+    PatientState.INFUSED: "on-study-intervention",
+    PatientState.FOLLOW_UP: "follow-up",
+    PatientState.COMPLETED: "off-study",
+    PatientState.WITHDRAWN: "withdrawn",
+    PatientState.LOST_TO_FOLLOW_UP: "off-study",
+    PatientState.DECEASED: "off-study",
+}
+"""Pathway state → ResearchSubject.status. "off-study" covers the three ends of follow-up that
+R4 does not tell apart (completed, lost, died); the Patient and AdverseEvent say which."""
+
+
+def research_study(version: models.ProtocolVersion) -> ResearchStudy:
+    """The protocol version patients are enrolled under, identified by code and version."""
+    return ResearchStudy(
+        id=str(version.id),
+        identifier=[
+            Identifier(system=PROTOCOL_SYSTEM, value=f"{version.protocol_code}/{version.version}")
+        ],
+        title=version.title,
+        status="active",
+        condition=[concept(codes.SNOMED["sle"])],
+    )
+
+
+def research_subject(
+    record: models.Patient, consent: models.Consent | None = None
+) -> ResearchSubject:
+    """The patient's place in the study; shares the patient's id (one study per patient)."""
+    return ResearchSubject(
+        id=str(record.id),
+        status=SUBJECT_STATUS[record.state],
+        study=reference("ResearchStudy", record.protocol_version_id),
+        individual=reference("Patient", record.id),
+        consent=None if consent is None else reference("Consent", consent.id),
+    )
+
+
+def research_consent(record: models.Consent) -> Consent:
+    """The signed research consent (form version as the policy), inactive once withdrawn."""
+    withdrawn = record.withdrawn_on is not None
+    return Consent(
+        id=str(record.id),
+        status="inactive" if withdrawn else "active",
+        scope=local(CONSENT_SCOPE, "research", "Research"),
+        category=[local(CONSENT_CATEGORY, "research", "Research Information Access")],
+        patient=reference("Patient", record.patient_id),
+        dateTime=record.signed_on,
+        policyRule=local(ACT_CODE, "OPTIN", "opt-in"),
+        sourceAttachment=None,
+        provision=ConsentProvision(
+            type="permit",
+            period=Period(start=record.signed_on, end=record.withdrawn_on),
+        ),
+        identifier=[Identifier(system=f"{BASE}/sid/consent-form", value=record.form_version)],
+    )

@@ -1,0 +1,222 @@
+"""``/fhir``: a read-only FHIR R4 (4.3.0, R4B models) view of the registry, issue 8.
+
+* ``GET /fhir/metadata`` — the CapabilityStatement (no token needed: it holds no data).
+* ``GET /fhir/{type}/{id}`` — read.
+* ``GET /fhir/{type}?patient=…`` — search a patient's resources; Observation also by ``code``
+  (``system|code`` or ``code``), ``date`` (``eq``/``ge``/``gt``/``le``/``lt`` + ``YYYY-MM-DD``,
+  repeatable) and ``category``; Patient by ``identifier`` and ``_id``. Paged with ``_count``
+  and ``_offset``; the Bundle's ``next`` link gives the following page.
+* ``GET /fhir/Patient/{id}/$everything`` — every resource of one patient.
+* ``GET /fhir/$export`` and ``/fhir/Patient/$export`` — Bulk Data kick-off (``web.fhir_jobs``).
+
+Same bearer tokens, roles and site scoping as ``/api/v1`` (``services.fhir_view``); roles
+without ``read-identity`` get de-identified resources only. Errors are OperationOutcomes
+(``web.errors``). The routes are left out of the OpenAPI document: FHIR describes itself with
+its CapabilityStatement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from lupus_msc import __version__
+from lupus_msc.interop import fhir_records
+from lupus_msc.services import fhir_view
+from lupus_msc.services.access import Action, Actor, require
+from lupus_msc.services.errors import NotFound, invalid
+from lupus_msc.services.fhir_bulk import check_types
+from lupus_msc.web.deps import ActorDep, DatabaseDep
+from lupus_msc.web.fhir_jobs import BulkJobs
+from lupus_msc.web.fhir_search import page, search_compartment, search_patients
+
+FHIR_JSON = "application/fhir+json"
+NDJSON = "application/fhir+ndjson"
+OUTPUT_FORMATS = frozenset({NDJSON, "application/ndjson", "ndjson"})
+
+router = APIRouter(prefix="/fhir", include_in_schema=False)
+
+
+class FhirResponse(Response):
+    media_type = FHIR_JSON
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode()
+
+
+def jobs(request: Request) -> BulkJobs:
+    found: BulkJobs = request.app.state.fhir_jobs
+    return found
+
+
+def capability_statement(base: str) -> dict[str, Any]:
+    """What this server does: read and search per type, $everything and $export."""
+
+    def rest_resource(kind: str) -> dict[str, Any]:
+        params = [{"name": "patient", "type": "reference"}] if kind != "ResearchStudy" else []
+        if kind == "Observation":
+            params += [
+                {"name": "code", "type": "token"},
+                {"name": "date", "type": "date"},
+                {"name": "category", "type": "token"},
+            ]
+        if kind == "Patient":
+            params = [{"name": "identifier", "type": "token"}, {"name": "_id", "type": "token"}]
+        entry: dict[str, Any] = {
+            "type": kind,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": params,
+        }
+        if kind == "Patient":
+            entry["operation"] = [
+                {
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                },
+                {
+                    "name": "export",
+                    "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                },
+            ]
+        return entry
+
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": dt.date.today().isoformat(),  # noqa: DTZ011 - the statement's calendar date
+        "kind": "instance",
+        "software": {"name": "lupus-msc", "version": __version__},
+        "implementation": {"description": "lupus-msc registry, FHIR view", "url": base},
+        "fhirVersion": "4.3.0",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": "Bearer token from POST /api/v1/tokens; roles and sites apply."
+                },
+                "resource": [rest_resource(kind) for kind in fhir_records.TYPES],
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+@router.get("/metadata")
+def metadata(request: Request) -> FhirResponse:
+    return FhirResponse(capability_statement(str(request.base_url) + "fhir"))
+
+
+def _kick_off(
+    request: Request,
+    actor: Actor,
+    registry: Any,
+    prefer: str | None,
+    output_format: str | None,
+    types: str | None,
+) -> Response:
+    require(actor, Action.READ_PATIENTS)
+    if prefer is None or "respond-async" not in prefer:
+        raise invalid("Prefer", "a bulk export needs the header Prefer: respond-async")
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        raise invalid("_outputFormat", f"only {NDJSON} is written")
+    wanted = None if types is None else check_types(types.split(","))
+    job = jobs(request).start(registry, actor, str(request.url), wanted)
+    status_url = f"{request.base_url}fhir/$export-status/{job.id}"
+    return Response(status_code=202, headers={"Content-Location": status_url})
+
+
+ExportQuery = Annotated[str | None, Query(alias="_type")]
+FormatQuery = Annotated[str | None, Query(alias="_outputFormat")]
+PreferHeader = Annotated[str | None, Header()]
+
+
+@router.get("/$export")
+def system_export(
+    request: Request,
+    actor: ActorDep,
+    registry: DatabaseDep,
+    prefer: PreferHeader = None,
+    output_format: FormatQuery = None,
+    types: ExportQuery = None,
+) -> Response:
+    """Every patient the actor may read (a system-level export scoped to the actor's sites)."""
+    return _kick_off(request, actor, registry, prefer, output_format, types)
+
+
+@router.get("/Patient/$export")
+def patient_export(
+    request: Request,
+    actor: ActorDep,
+    registry: DatabaseDep,
+    prefer: PreferHeader = None,
+    output_format: FormatQuery = None,
+    types: ExportQuery = None,
+) -> Response:
+    """The patient-level export: the same patients (all the actor may read)."""
+    return _kick_off(request, actor, registry, prefer, output_format, types)
+
+
+@router.get("/$export-status/{job_id}")
+def export_status(request: Request, job_id: str, actor: ActorDep) -> Response:
+    job = jobs(request).get(actor, job_id)
+    if job.error is not None:
+        raise NotFound(f"export {job_id}: {job.error}")
+    if job.result is None:
+        return Response(status_code=202, headers={"X-Progress": job.progress(), "Retry-After": "1"})
+    base = f"{request.base_url}fhir/$export-file/{job.id}"
+    manifest = {
+        "transactionTime": job.started.isoformat(),
+        "request": job.request,
+        "requiresAccessToken": True,
+        "output": [
+            {"type": kind, "url": f"{base}/{path.name}", "count": job.result.counts[kind]}
+            for kind, path in job.result.files.items()
+        ],
+        "error": [],
+    }
+    return Response(
+        json.dumps(manifest), media_type="application/json", headers={"Expires": "never"}
+    )
+
+
+@router.delete("/$export-status/{job_id}")
+def cancel_export(request: Request, job_id: str, actor: ActorDep) -> Response:
+    jobs(request).delete(actor, job_id)
+    return Response(status_code=202)
+
+
+@router.get("/$export-file/{job_id}/{name}")
+def export_file(request: Request, job_id: str, name: str, actor: ActorDep) -> FileResponse:
+    return FileResponse(jobs(request).file(actor, job_id, name), media_type=NDJSON)
+
+
+@router.get("/Patient/{patient_id}/$everything")
+def everything(patient_id: str, actor: ActorDep, registry: DatabaseDep, request: Request) -> Any:
+    found = fhir_view.compartment(registry, actor, patient_id).resources
+    return FhirResponse(page(request, found, total=len(found), offset=0, count=len(found)))
+
+
+@router.get("/{kind}/{resource_id}")
+def read(kind: str, resource_id: str, actor: ActorDep, registry: DatabaseDep) -> FhirResponse:
+    if kind not in fhir_records.TYPES:
+        raise NotFound(f"no resource type {kind} on this server")
+    return FhirResponse(fhir_view.read(registry, actor, kind, resource_id))
+
+
+@router.get("/{kind}")
+def search(kind: str, request: Request, actor: ActorDep, registry: DatabaseDep) -> FhirResponse:
+    if kind not in fhir_records.TYPES:
+        raise NotFound(f"no resource type {kind} on this server")
+    if kind == "Patient":
+        return FhirResponse(search_patients(request, actor, registry))
+    return FhirResponse(search_compartment(request, kind, actor, registry))

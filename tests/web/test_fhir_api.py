@@ -1,0 +1,399 @@
+"""The ``/fhir`` API read over real HTTP with a FHIR client library (fhirpy), issue 8.
+
+A seeded two-site cohort is loaded through the services (SQLite and PostgreSQL); the app is served
+by uvicorn. Each persona reads with its own token: a physician of site S01, a physician of S02, and
+a statistician of S01, who must only ever get de-identified resources. Every resource received is
+validated against its R4B model, and what it says is compared with the registry's records.
+The bulk export's kick-off and polling are plain HTTP (fhirpy has no Bulk Data client); every
+NDJSON line is validated the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
+from sqlalchemy import select
+
+from lupus_msc.services import accounts
+from lupus_msc.services.accounts import UserIn
+from lupus_msc.services.cohort_loader import load
+from lupus_msc.services.unit import unit_of_work
+from lupus_msc.store import models
+from lupus_msc.store.database import Database
+from lupus_msc.web.app import create_app
+from tests.registry_fixtures import PASSWORD, serving
+
+PATIENTS = 20
+STUDY_CODE = "https://lupus-msc.org/fhir/sid/study-code"
+PSEUDONYM = "https://lupus-msc.org/fhir/sid/pseudonym"
+C3_LOINC = "4485-9"
+
+
+@dataclass
+class Server:
+    base_url: str
+    database: Database
+    tokens: dict[str, str]
+    sites: dict[str, uuid.UUID]
+
+    def client(self, persona: str) -> SyncFHIRClient:
+        return SyncFHIRClient(
+            f"{self.base_url}/fhir", authorization=f"Bearer {self.tokens[persona]}"
+        )
+
+    def http(self, persona: str | None) -> httpx.Client:
+        headers = {} if persona is None else {"Authorization": f"Bearer {self.tokens[persona]}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
+
+
+def _personas(database: Database) -> tuple[dict[str, str], dict[str, uuid.UUID]]:
+    wanted = {
+        "physician": (models.Role.PHYSICIAN, "S01"),
+        "physician_s02": (models.Role.PHYSICIAN, "S02"),
+        "statistician": (models.Role.STATISTICIAN, "S01"),
+    }
+    tokens: dict[str, str] = {}
+    with unit_of_work(database, None) as session:
+        sites = {site.code: site.id for site in session.scalars(select(models.Site))}
+        for name, (role, site) in wanted.items():
+            user = accounts.add_user(
+                session,
+                None,
+                UserIn(
+                    email=f"fhir-{name}@example.org",
+                    full_name=name.title(),
+                    role=role,
+                    password=PASSWORD,
+                    site_ids=[sites[site]],
+                ),
+                hasher=accounts.GENERATED_PASSWORD_HASHER,
+            )
+            tokens[name] = accounts.issue_token(session, user, "fhir tests").token
+    return tokens, sites
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[Server]:
+    database = Database(database_url)
+    database.upgrade()
+    load(database, PATIENTS, seed=3)
+    tokens, sites = _personas(database)
+    with serving(create_app(database_url)) as base_url:
+        yield Server(base_url, database, tokens, sites)
+    database.dispose()
+
+
+def _plain(resource: Any) -> dict[str, Any]:
+    """A fhirpy resource as the JSON object it was sent as."""
+    plain: dict[str, Any] = resource.serialize()
+    return plain
+
+
+def _validated(resource: dict[str, Any]) -> Any:
+    """The resource as its R4B model (raises if it does not validate)."""
+    model = get_fhir_model_class(resource["resourceType"])
+    assert model.__module__.startswith("fhir.resources.R4B."), model
+    return model.model_validate(dict(resource))
+
+
+def _patients_of(server: Server, site: str) -> list[models.Patient]:
+    with server.database.reads() as session:
+        found = list(
+            session.scalars(
+                select(models.Patient)
+                .where(models.Patient.site_id == server.sites[site])
+                .order_by(models.Patient.study_code)
+            )
+        )
+        session.expunge_all()
+    return found
+
+
+def _infused_patient(server: Server, site: str) -> models.Patient:
+    with server.database.reads() as session:
+        infused = set(session.scalars(select(models.Infusion.patient_id)))
+    return next(p for p in _patients_of(server, site) if p.id in infused)
+
+
+def _labs(server: Server, patient: models.Patient, analyte: str) -> list[tuple[dt.date, float]]:
+    with server.database.reads() as session:
+        rows = session.execute(
+            select(models.Visit.visit_date, models.LabResult.value)
+            .where(models.LabResult.value.is_not(None))
+            .join(models.LabResult, models.LabResult.visit_id == models.Visit.id)
+            .where(models.Visit.patient_id == patient.id, models.LabResult.analyte == analyte)
+            .where(models.Visit.visit_date.is_not(None))
+        ).all()
+    return sorted((day, float(value)) for day, value in rows if day and value is not None)
+
+
+def test_the_capability_statement_is_public_and_valid(server: Server) -> None:
+    statement = server.http(None).get("/fhir/metadata")
+    assert statement.status_code == 200
+    assert statement.headers["content-type"].startswith("application/fhir+json")
+    model = _validated(statement.json())
+    assert model.fhirVersion == "4.3.0"
+    kinds = {entry.type for entry in model.rest[0].resource}
+    assert {"Patient", "Observation", "AdverseEvent", "BiologicallyDerivedProduct"} <= kinds
+
+
+def test_a_physician_reads_the_patients_of_their_site_page_by_page(server: Server) -> None:
+    client = server.client("physician")
+    found = client.resources("Patient").limit(3).fetch_all()
+    expected = _patients_of(server, "S01")
+    assert len(found) == len(expected) > 3  # more than one page was followed
+    codes = []
+    for resource in found:
+        model = _validated(_plain(resource))
+        codes.append(model.identifier[0].value)
+    assert sorted(codes) == [p.study_code for p in expected]
+    first = expected[0]
+    one = client.resources("Patient").search(identifier=f"{STUDY_CODE}|{first.study_code}")
+    patient = _validated(_plain(one.get()))
+    assert patient.name[0].family == first.family_name
+    assert patient.birthDate == first.date_of_birth
+
+
+def test_another_sites_patient_is_not_found(server: Server) -> None:
+    other = _patients_of(server, "S02")[0]
+    with pytest.raises(ResourceNotFound):
+        server.client("physician").reference("Patient", str(other.id)).to_resource()
+    again = server.client("physician_s02").reference("Patient", str(other.id)).to_resource()
+    assert again["id"] == str(other.id)
+
+
+def test_observations_are_searched_by_patient_code_and_date(server: Server) -> None:
+    patient = _infused_patient(server, "S01")
+    expected = _labs(server, patient, "c3")
+    assert len(expected) >= 3
+    client = server.client("physician")
+    found = (
+        client.resources("Observation")
+        .search(patient=str(patient.id), code=f"http://loinc.org|{C3_LOINC}")
+        .fetch_all()
+    )
+    got = sorted(
+        (
+            dt.date.fromisoformat(str(o["effectiveDateTime"])[:10]),
+            float(o["valueQuantity"]["value"]),
+        )
+        for o in found
+    )
+    assert got == expected
+    for observation in found:
+        _validated(_plain(observation))
+    middle = expected[len(expected) // 2][0]
+    later = (
+        client.resources("Observation")
+        .search(patient=str(patient.id), code=C3_LOINC, date__ge=middle.isoformat())
+        .fetch_all()
+    )
+    assert sorted(float(o["valueQuantity"]["value"]) for o in later) == sorted(
+        value for day, value in expected if day >= middle
+    )
+
+
+def test_everything_returns_the_whole_record_of_one_patient(server: Server) -> None:
+    patient = _infused_patient(server, "S01")
+    bundle = (
+        server.client("physician")
+        .resource("Patient", id=str(patient.id))
+        .execute("$everything", method="get")
+    )
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    kinds = Counter(r["resourceType"] for r in resources)
+    with server.database.reads() as session:
+        visits = session.scalars(
+            select(models.Visit).where(
+                models.Visit.patient_id == patient.id, models.Visit.visit_date.is_not(None)
+            )
+        ).all()
+        infusions = session.scalars(
+            select(models.Infusion).where(models.Infusion.patient_id == patient.id)
+        ).all()
+        events = session.scalars(
+            select(models.AdverseEvent).where(models.AdverseEvent.patient_id == patient.id)
+        ).all()
+    assert kinds["Patient"] == kinds["Condition"] == kinds["ResearchSubject"] == 1
+    assert kinds["Encounter"] == len(visits)
+    assert kinds["Procedure"] == len(infusions) >= 1
+    assert kinds["AdverseEvent"] == len(events)
+    assert kinds["BiologicallyDerivedProduct"] >= 1
+    for resource in resources:
+        _validated(resource)
+    subject = next(r for r in resources if r["resourceType"] == "ResearchSubject")
+    assert subject["individual"]["reference"] == f"Patient/{patient.id}"
+    study_id = subject["study"]["reference"].removeprefix("ResearchStudy/")
+    study = server.client("physician").reference("ResearchStudy", study_id).to_resource()
+    assert _validated(_plain(study)).identifier[0].value == "uc-msc-iv-default/1.0.0"
+    consent = next(r for r in resources if r["resourceType"] == "Consent")
+    assert subject["consent"]["reference"] == f"Consent/{consent['id']}"
+
+
+def _identity_texts(patients: list[models.Patient]) -> list[str]:
+    texts = []
+    for p in patients:
+        texts += [p.study_code, p.given_name, p.family_name, p.medical_record_number, str(p.id)]
+        texts.append(p.date_of_birth.isoformat())
+    return texts
+
+
+def test_the_statistician_gets_de_identified_resources_only(server: Server) -> None:
+    client = server.client("statistician")
+    patients = _patients_of(server, "S01")
+    found = client.resources("Patient").fetch_all()
+    assert len(found) == len(patients)
+    pseudonyms = set()
+    for resource in found:
+        model = _validated(_plain(resource))
+        assert model.name is None and model.birthDate is None
+        assert model.identifier[0].system == PSEUDONYM
+        pseudonyms.add(model.id)
+    assert all(p.startswith("P-") for p in pseudonyms)
+    texts = [json.dumps(_plain(r)) for r in found]
+    for pseudonym in sorted(pseudonyms)[:3]:
+        bundle = client.resource("Patient", id=pseudonym).execute("$everything", method="get")
+        texts.append(json.dumps(bundle))
+        for entry in bundle["entry"]:
+            _validated(entry["resource"])
+    everything = "\n".join(texts)
+    for text in _identity_texts(patients):
+        assert text not in everything
+    with pytest.raises(ResourceNotFound):
+        client.reference("Patient", str(patients[0].id)).to_resource()
+
+
+def test_de_identified_dates_keep_every_interval(server: Server) -> None:
+    patient = _infused_patient(server, "S01")
+    identified = server.client("physician").resource("Patient", id=str(patient.id))
+    real = identified.execute("$everything", method="get")
+    with server.database.reads() as session:
+        key = session.scalar(
+            select(models.DeidentificationKey).where(
+                models.DeidentificationKey.patient_id == patient.id
+            )
+        )
+    if key is None:  # the statistician's first look creates it
+        server.client("statistician").resources("Patient").fetch_all()
+        with server.database.reads() as session:
+            key = session.scalar(
+                select(models.DeidentificationKey).where(
+                    models.DeidentificationKey.patient_id == patient.id
+                )
+            )
+    assert key is not None
+    private = server.client("statistician").resource("Patient", id=key.pseudonym)
+    shifted = private.execute("$everything", method="get")
+
+    def encounter_days(bundle: Any) -> list[dt.date]:
+        return sorted(
+            dt.date.fromisoformat(e["resource"]["period"]["start"][:10])
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Encounter"
+        )
+
+    real_days, shifted_days = encounter_days(real), encounter_days(shifted)
+    assert len(real_days) == len(shifted_days) >= 2
+    offset = dt.timedelta(days=key.date_offset_days)
+    assert shifted_days == [day + offset for day in real_days]
+    assert not set(real_days) & set(shifted_days) or key.date_offset_days == 0
+
+
+def _bulk(server: Server, persona: str, query: str = "") -> tuple[dict[str, Any], httpx.Client]:
+    http = server.http(persona)
+    kick_off = http.get(
+        f"/fhir/$export{query}",
+        headers={"Prefer": "respond-async", "Accept": "application/fhir+json"},
+    )
+    assert kick_off.status_code == 202, kick_off.text
+    status_url = kick_off.headers["Content-Location"]
+    deadline = time.monotonic() + 120
+    while True:
+        status = http.get(status_url)
+        if status.status_code == 200:
+            return status.json(), http
+        assert status.status_code == 202, status.text
+        assert "X-Progress" in status.headers
+        assert time.monotonic() < deadline, "the export did not finish"
+        time.sleep(0.2)
+
+
+def test_a_bulk_export_gives_ndjson_files_that_validate(server: Server) -> None:
+    manifest, http = _bulk(server, "physician")
+    assert manifest["requiresAccessToken"] is True
+    counts: Counter[str] = Counter()
+    for output in manifest["output"]:
+        response = http.get(output["url"])
+        assert response.status_code == 200
+        assert server.http(None).get(output["url"]).status_code == 401
+        assert server.http("physician_s02").get(output["url"]).status_code == 404
+        lines = response.text.splitlines()
+        assert len(lines) == output["count"]
+        for line in lines:
+            resource = json.loads(line)
+            assert resource["resourceType"] == output["type"]
+            _validated(resource)
+            counts[output["type"]] += 1
+    patients = _patients_of(server, "S01")
+    assert counts["Patient"] == len(patients)
+    with server.database.reads() as session:
+        visits = session.scalars(
+            select(models.Visit.id).where(
+                models.Visit.patient_id.in_([p.id for p in patients]),
+                models.Visit.visit_date.is_not(None),
+            )
+        ).all()
+    assert counts["Encounter"] == len(visits)
+
+
+def test_a_de_identified_bulk_export_holds_no_identifier(server: Server) -> None:
+    manifest, http = _bulk(server, "statistician", "?_type=Patient,Encounter,Observation")
+    assert {o["type"] for o in manifest["output"]} == {"Patient", "Encounter", "Observation"}
+    text = "\n".join(http.get(o["url"]).text for o in manifest["output"])
+    for identity in _identity_texts(_patients_of(server, "S01")):
+        assert identity not in text
+
+
+def test_bulk_export_refusals_are_operation_outcomes(server: Server) -> None:
+    http = server.http("physician")
+    no_prefer = http.get("/fhir/$export")
+    assert no_prefer.status_code == 422
+    assert no_prefer.json()["resourceType"] == "OperationOutcome"
+    assert "Prefer" in no_prefer.json()["issue"][0]["diagnostics"]
+    bad_type = http.get("/fhir/$export?_type=Spaceship", headers={"Prefer": "respond-async"})
+    assert bad_type.status_code == 422
+    assert bad_type.json()["issue"][0]["expression"] == ["_type"]
+    assert server.http(None).get("/fhir/Patient").status_code == 401
+
+
+def test_a_cancelled_export_is_gone(server: Server) -> None:
+    http = server.http("physician")
+    kick_off = http.get("/fhir/$export", headers={"Prefer": "respond-async"})
+    status_url = kick_off.headers["Content-Location"]
+    assert server.http("physician_s02").delete(status_url).status_code == 404
+    assert http.delete(status_url).status_code == 202
+    assert http.get(status_url).status_code == 404
+
+
+def test_unsupported_searches_are_refused_by_name(server: Server) -> None:
+    client = server.client("physician")
+    with pytest.raises(OperationOutcome) as refused:
+        client.resources("Observation").search(colour="blue").fetch()
+    assert "colour" in str(refused.value)
+    with pytest.raises(OperationOutcome) as no_patient:
+        client.resources("Observation").fetch()
+    assert "patient" in str(no_patient.value)
+    with pytest.raises(ResourceNotFound):
+        client.resources("Spaceship").fetch()
