@@ -11,6 +11,7 @@ and of the audit trail are counted before and after.
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -509,6 +510,12 @@ def test_every_problem_of_every_entry_is_listed() -> None:
     ]
 
 
+PATIENT_ONLY = {
+    "resourceType": "Patient",
+    "identifier": [{"system": STUDY_CODE_SYSTEM, "value": "S01-0001"}],
+}
+
+
 @pytest.mark.parametrize(
     ("document", "path", "words"),
     [
@@ -516,6 +523,7 @@ def test_every_problem_of_every_entry_is_listed() -> None:
         ('{"resourceType": "Observation"}', "Bundle.resourceType", "must be Bundle"),
         ('{"resourceType": "Bundle", "type": "batch"}', "Bundle.entry", "nothing to import"),
         ('{"resourceType": "Bundle", "type": "batch", "entry": {}}', "Bundle.entry", "list"),
+        (json.dumps(_bundle(PATIENT_ONLY)), "Bundle.entry", "holds no Observation"),
     ],
 )
 def test_a_document_that_is_no_bundle_is_refused(document: str, path: str, words: str) -> None:

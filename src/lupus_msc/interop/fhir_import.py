@@ -138,6 +138,8 @@ def parse(document: str | Mapping[str, Any]) -> ParsedBundle:
         return ParsedBundle(None, (), tuple(reading.problems))
     entries = _entries(raw, reading)
     observations = _resources(entries, reading)
+    if entries and not any(_kind(item) == "Observation" for item in entries):
+        reading.add(None, "entry", "holds no Observation: there is nothing to import")
     labs = []
     for index, observation in observations:
         lab = _lab_entry(index, observation, reading)
@@ -195,8 +197,7 @@ def _resources(entries: list[Any], reading: _Reading) -> list[tuple[int, Observa
     """Each entry's resource read with its R4B model: Patients noted, Observations returned."""
     observations = []
     for index, item in enumerate(entries):
-        resource = item.get("resource") if isinstance(item, dict) else None
-        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        kind = _kind(item)
         if kind not in ("Observation", "Patient"):
             what = "no resource" if kind is None else f"a {kind}"
             reading.add(
@@ -208,7 +209,7 @@ def _resources(entries: list[Any], reading: _Reading) -> list[tuple[int, Observa
             continue
         model = Observation if kind == "Observation" else Patient
         try:
-            parsed = model.model_validate(resource)
+            parsed = model.model_validate(item["resource"])
         except ValidationError as error:
             for detail in error.errors():
                 reading.add(index, _dotted(detail["loc"]), detail["msg"])
@@ -218,6 +219,11 @@ def _resources(entries: list[Any], reading: _Reading) -> list[tuple[int, Observa
         else:
             _note_patient(index, item.get("fullUrl"), parsed, reading)
     return observations
+
+
+def _kind(item: Any) -> Any:
+    resource = item.get("resource") if isinstance(item, dict) else None
+    return resource.get("resourceType") if isinstance(resource, dict) else None
 
 
 def _note_patient(index: int, full_url: Any, patient: Patient, reading: _Reading) -> None:
