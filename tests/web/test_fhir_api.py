@@ -397,3 +397,69 @@ def test_unsupported_searches_are_refused_by_name(server: Server) -> None:
     assert "patient" in str(no_patient.value)
     with pytest.raises(ResourceNotFound):
         client.resources("Spaceship").fetch()
+
+
+def _c3_observation(patient: models.Patient, day: dt.date, value: float, status: str) -> Any:
+    return {
+        "resourceType": "Observation",
+        "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": C3_LOINC}]},
+        "subject": {"identifier": {"system": STUDY_CODE, "value": patient.study_code}},
+        "effectiveDateTime": day.isoformat(),
+        "valueQuantity": {
+            "value": value,
+            "unit": "g/L",
+            "system": "http://unitsofmeasure.org",
+            "code": "g/L",
+        },
+    }
+
+
+def _bundle(*observations: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"resource": o, "request": {"method": "POST", "url": "Observation"}}
+            for o in observations
+        ],
+    }
+
+
+def test_a_posted_lab_bundle_is_imported_all_or_nothing(server: Server) -> None:
+    patient = _infused_patient(server, "S01")
+    day, old = _labs(server, patient, "c3")[-1]
+    new = round(old + 0.07, 2)
+    good = _c3_observation(patient, day, new, "amended")
+    bad = {
+        **_c3_observation(patient, day, new, "final"),
+        "code": {"coding": [{"system": "http://loinc.org", "code": "0000-0"}]},
+    }
+    http = server.http("physician")
+    refused = http.post(
+        "/fhir", json=_bundle(good, bad), headers={"Content-Type": "application/fhir+json"}
+    )
+    assert refused.status_code == 422
+    outcome = refused.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert any("entry[1]" in issue["diagnostics"] for issue in outcome["issue"])
+    assert _labs(server, patient, "c3")[-1] == (day, old)
+    other_site = server.http("physician_s02").post("/fhir", json=_bundle(good))
+    assert other_site.status_code == 422
+    assert _labs(server, patient, "c3")[-1] == (day, old)
+    assert server.http("statistician").post("/fhir", json=_bundle(good)).status_code == 403
+    done = http.post("/fhir", json=_bundle(good))
+    assert done.status_code == 200, done.text
+    assert "1 lab results written" in done.json()["issue"][0]["diagnostics"]
+    with server.database.reads() as session:
+        current = session.scalars(
+            select(models.LabResult.value)
+            .join(models.Visit, models.Visit.id == models.LabResult.visit_id)
+            .where(
+                models.Visit.patient_id == patient.id,
+                models.Visit.visit_date == day,
+                models.LabResult.analyte == "c3",
+                models.LabResult.superseded.is_(False),
+            )
+        ).all()
+    assert [float(v) for v in current if v is not None] == [new]

@@ -8,6 +8,8 @@
   and ``_offset``; the Bundle's ``next`` link gives the following page.
 * ``GET /fhir/Patient/{id}/$everything`` — every resource of one patient.
 * ``GET /fhir/$export`` and ``/fhir/Patient/$export`` — Bulk Data kick-off (``web.fhir_jobs``).
+* ``POST /fhir`` — the one write: a Bundle of lab-result Observations, imported all or nothing
+  (``services.lab_import``); the answer is an OperationOutcome saying what was written.
 
 Same bearer tokens, roles and site scoping as ``/api/v1`` (``services.fhir_view``); roles
 without ``read-identity`` get de-identified resources only. Errors are OperationOutcomes
@@ -22,11 +24,12 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from lupus_msc import __version__
 from lupus_msc.interop import fhir_records
-from lupus_msc.services import fhir_view
+from lupus_msc.services import fhir_view, lab_import
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import NotFound, invalid
 from lupus_msc.services.fhir_bulk import check_types
@@ -100,6 +103,7 @@ def capability_statement(base: str) -> dict[str, Any]:
                     "description": "Bearer token from POST /api/v1/tokens; roles and sites apply."
                 },
                 "resource": [rest_resource(kind) for kind in fhir_records.TYPES],
+                "interaction": [{"code": "batch"}, {"code": "transaction"}],
                 "operation": [
                     {
                         "name": "export",
@@ -109,6 +113,23 @@ def capability_statement(base: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+@router.post("")
+async def import_bundle(request: Request, actor: ActorDep, registry: DatabaseDep) -> FhirResponse:
+    """Lab results posted as a Bundle (batch, transaction or collection) of Observations."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    summary = await run_in_threadpool(lab_import.import_bundle, registry, actor, body)
+    message = (
+        f"{summary.results_written} lab results written, {summary.results_skipped} already "
+        f"stored, for {len(summary.patients)} patients ({', '.join(summary.patients)})"
+    )
+    return FhirResponse(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "information", "code": "informational", "diagnostics": message}],
+        }
+    )
 
 
 @router.get("/metadata")
