@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 
 from lupus_msc.interop import sdtm, sdtm_export, sdtm_findings, sdtm_write
+from lupus_msc.interop.sdtm_deidentify import deidentify
 from lupus_msc.interop.sdtm_metadata import DOMAINS
 from lupus_msc.services.cohort_loader import load
+from lupus_msc.services.deidentification import PatientKey
 from lupus_msc.store import models
 from lupus_msc.store.database import Database
 
@@ -737,3 +739,19 @@ def test_batches_give_the_same_files_as_one_read(written: Written, tmp_path: Pat
     for path in written.out.iterdir():
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
     assert not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.parametrize(("age", "written_age"), [(88, 88), (89, 89), (90, 90), (97, 90)])
+def test_deidentified_ages_over_89_are_written_as_90(age: int, written_age: int) -> None:
+    """Safe Harbor 164.514(b)(2)(i)(C): ages over 89 form one category ("90 or older")."""
+    row = dict.fromkeys(DOMAINS["DM"].names)
+    row |= {"STUDYID": "DEMO", "DOMAIN": "DM", "USUBJID": "DEMO-S01-0001", "SUBJID": "S01-0001",
+            "AGE": age, "BRTHDTC": "1930-02-01", "RFICDTC": "2026-02-27"}  # fmt: skip
+    key = PatientKey("S01-0001", "P-ABCDEFGHIJ", 3)
+    domain = sdtm.Domain(DOMAINS["DM"], [row])
+    shifted = deidentify(domain, {"DEMO-S01-0001": key}, dates="shift", scrub=str).rows[0]
+    assert (shifted["AGE"], shifted["BRTHDTC"]) == (written_age, None)
+    assert (shifted["USUBJID"], shifted["SUBJID"]) == ("DEMO-P-ABCDEFGHIJ", "P-ABCDEFGHIJ")
+    assert shifted["RFICDTC"] == "2026-03-02"  # 27 Feb + 3 days, 2026 not a leap year
+    days = deidentify(domain, {"DEMO-S01-0001": key}, dates="days", scrub=str).rows[0]
+    assert days["RFICDTC"] is None

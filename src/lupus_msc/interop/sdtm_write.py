@@ -101,7 +101,7 @@ def header(
         "datasetJSONVersion": VERSION,
         "fileOID": f"{study_oid}.{spec.name}",
         "originator": ORIGINATOR,
-        "sourceSystem": {"name": ORIGINATOR, "version": _version()},
+        "sourceSystem": {"name": ORIGINATOR, "version": version_text()},
         "studyOID": study_oid,
         "metaDataVersionOID": f"MDV.{study_oid}",
         "metaDataRef": DEFINE_FILE,
@@ -130,7 +130,7 @@ def _json_row(spec: DomainSpec, row: Mapping[str, Any]) -> list[Any]:
     return [_json_value(row[name]) for name in spec.names]
 
 
-def _version() -> str:
+def version_text() -> str:
     try:
         return version("lupus-msc")
     except PackageNotFoundError:  # pragma: no cover - the package is always installed here
