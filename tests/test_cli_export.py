@@ -4,26 +4,33 @@ A seeded two-site cohort is loaded through the services into a SQLite registry. 
 write the three tables and ``dataset.json``; a de-identified export must hold no study code,
 name, record number or date of birth of any patient anywhere in its files' text, and give the
 same files twice; ``--site`` must limit the patients; bad options exit 2 naming the option, with
-nothing written.
+nothing written. An export in batches of a few patients must write what one batch of every
+patient writes, and what ``dataset.build`` (and ``deidentify_dataset``) give for the whole
+registry in one go; its progress bar must step through the batches.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from lupus_msc.analytics.dataset import FRAMES
-from lupus_msc.cli.export import REDACTED, scrub_terms
+from lupus_msc.analytics.dataset import FRAMES, build
+from lupus_msc.analytics.registry_extract import read_registry
+from lupus_msc.cli.export import REDACTED, DateForm, export_batches, scrub_terms
+from lupus_msc.interop.deidentify import deidentify_dataset
 from lupus_msc.services.cohort_loader import load
+from lupus_msc.services.deidentification import keys_for
 from lupus_msc.store.database import Database
-from lupus_msc.store.models import Patient, Site
+from lupus_msc.store.models import Infusion, Patient, Site
 
 AS_OF = "2026-06-30"
 
@@ -167,6 +174,7 @@ def test_site_limits_the_patients(
         (("--dates", "days"), "--dates: only with --deidentify"),
         (("--site", "NOWHERE"), "--site: no site 'NOWHERE'"),
         (("--as-of", "30/06/2026"), "--as-of: '30/06/2026' is not a date"),
+        (("--batch-size", "0"), "'--batch-size'"),
     ],
 )
 def test_bad_options_are_refused_naming_the_option(
@@ -181,3 +189,90 @@ def test_bad_options_are_refused_naming_the_option(
     assert done.returncode == 2
     assert message in done.stderr
     assert not out.exists()
+
+
+def one_go(url: str, deidentified: bool) -> dict[str, pl.DataFrame]:
+    """The dataset of every patient built in one go, de-identified with the stored keys."""
+    database = Database(url)
+    with database.reads() as session:
+        data = build(read_registry(session), dt.date.fromisoformat(AS_OF))
+    frames = {name: getattr(data, name) for name in FRAMES}
+    if deidentified:
+        keys = keys_for(database, None, data.patients["patient_id"].to_list())
+        frames = deidentify_dataset(data, keys, dates="days").frames()
+    database.dispose()
+    return frames
+
+
+@pytest.mark.parametrize(("kind", "deidentified"), [("csv", True), ("parquet", False)])
+def test_an_export_in_small_batches_equals_one_in_a_single_batch(
+    lupus_msc_command: list[str], registry_url: str, tmp_path: Path, kind: str, deidentified: bool
+) -> None:
+    private = ("--deidentify", "--dates", "days") if deidentified else ()
+    outs = {size: tmp_path / f"batch-{size}" for size in (3, 1000)}
+    for size, out in outs.items():
+        done = run(
+            lupus_msc_command, registry_url, kind, *private, "--batch-size", str(size),
+            "--out", str(out), "--as-of", AS_OF,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    small, single = outs[3], outs[1000]
+    assert sorted(p.name for p in small.iterdir()) == sorted(p.name for p in single.iterdir())
+    for path in single.iterdir():
+        if kind == "csv" or path.suffix == ".json":
+            assert (small / path.name).read_bytes() == path.read_bytes(), path.name
+    expected = one_go(registry_url, deidentified)
+    for name in FRAMES:
+        written = read_frame(small / f"{name}.{kind}")
+        assert written.height == expected[name].height > 0, name
+        if kind == "parquet":
+            assert written.equals(expected[name]), name
+        else:
+            assert written.columns == expected[name].columns, name
+            assert written["patient_id"].to_list() == expected[name]["patient_id"].to_list()
+
+
+def test_the_progress_steps_through_the_keys_and_every_batch(
+    registry_url: str, tmp_path: Path
+) -> None:
+    shown: list[str] = []
+    planned: list[tuple[str, ...]] = []
+
+    def progress(steps: tuple[str, ...]) -> tuple[Callable[[str], None], Callable[[], None]]:
+        planned.append(steps)
+        return shown.append, lambda: shown.append("closed")
+
+    database = Database(registry_url)
+    with database.reads() as session:
+        infused = session.scalar(select(func.count(func.distinct(Infusion.patient_id))))
+    totals = export_batches(
+        database, tmp_path, "parquet", cut_off=dt.date.fromisoformat(AS_OF),
+        dates=DateForm.shift, sites=[], batch_size=6, progress=progress,
+    )  # fmt: skip
+    database.dispose()
+    batches = -(-infused // 6)
+    keys = [f"keys {i}/{batches}" for i in range(1, batches + 1)]
+    steps = [f"batch {i}/{batches}" for i in range(1, batches + 1)]
+    assert planned == [(*keys, *steps, "write files")]
+    assert shown == [*keys[1:], *steps, "write files", "done", "closed"]
+    assert totals.patients == pl.read_parquet(tmp_path / "patients.parquet").height > 0
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal(
+    lupus_msc_command: list[str], registry_url: str, tmp_path: Path
+) -> None:
+    database = Database(registry_url)
+    with database.reads() as session:
+        infused = session.scalar(select(func.count(func.distinct(Infusion.patient_id))))
+    database.dispose()
+    done = subprocess.run(
+        [*lupus_msc_command, "export", "csv", "--batch-size", "2", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "LUPUS_MSC_DATABASE_URL": registry_url, "FORCE_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    batches = -(-infused // 2)
+    assert f"batch 1/{batches}" in done.stderr and "━" in done.stderr, done.stderr

@@ -9,12 +9,13 @@ so that a registry of hundreds of thousands of patients is read in seconds rathe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import String, cast, select
+from sqlalchemy import Select, String, cast, select
 from sqlalchemy.orm import Session
 
 from lupus_msc.clinical import facit_f, sledai2k
@@ -110,10 +111,16 @@ def _decode(texts: pl.Series, dtype: pl.DataType) -> pl.Series:
 
 Sites = Sequence[str] | None
 """Site codes to read (None: every site)."""
+Among = Select[Any] | Collection[uuid.UUID] | None
+"""The patients to read, by id, as a list or a SELECT (None: every patient): an export reads
+the registry in batches of patients this way, so that only a batch is in memory at once."""
 
 
-def _of_sites(query: Any, patient_id: Any, site_codes: Sites) -> Any:
-    """``query`` limited to rows of patients of ``site_codes`` (unchanged when None)."""
+def _of_sites(query: Any, patient_id: Any, site_codes: Sites, among: Among = None) -> Any:
+    """``query`` limited to rows of patients of ``site_codes`` and ``among`` (each unchanged
+    when None)."""
+    if among is not None:
+        query = query.where(patient_id.in_(among))
     if site_codes is None:
         return query
     patients_there = (
@@ -124,7 +131,7 @@ def _of_sites(query: Any, patient_id: Any, site_codes: Sites) -> Any:
     return query.where(patient_id.in_(patients_there))
 
 
-def read_patients(session: Session, site_codes: Sites) -> pl.DataFrame:
+def read_patients(session: Session, site_codes: Sites, among: Among = None) -> pl.DataFrame:
     query = select(
         _id(Patient.id),
         Patient.study_code,
@@ -136,6 +143,8 @@ def read_patients(session: Session, site_codes: Sites) -> pl.DataFrame:
     ).join(Site, Site.id == Patient.site_id)
     if site_codes is not None:
         query = query.where(Site.code.in_(list(site_codes)))
+    if among is not None:
+        query = query.where(Patient.id.in_(among))
     frame = _frame(
         session,
         query,
@@ -152,12 +161,15 @@ def read_patients(session: Session, site_codes: Sites) -> pl.DataFrame:
     return frame
 
 
-def read_screenings(session: Session, site_codes: Sites = None) -> pl.DataFrame:
+def read_screenings(
+    session: Session, site_codes: Sites = None, among: Among = None
+) -> pl.DataFrame:
     """Each patient's screenings in date order: the last one tells the organ involvement."""
     query = _of_sites(
         select(_id(Screening.patient_id), Screening.screened_on, _as_text(Screening.data)),
         Screening.patient_id,
         site_codes,
+        among,
     )
     frame = _frame(session, query, {"pid": pl.String, "screened_on": pl.Date, "data": pl.String})
     involvement = _decode(
@@ -171,7 +183,7 @@ def read_screenings(session: Session, site_codes: Sites = None) -> pl.DataFrame:
     )
 
 
-def read_infusions(session: Session, site_codes: Sites = None) -> pl.DataFrame:
+def read_infusions(session: Session, site_codes: Sites = None, among: Among = None) -> pl.DataFrame:
     """Infusions with the tissue source of the lots given (one row per infusion and lot)."""
     query = (
         select(
@@ -185,7 +197,7 @@ def read_infusions(session: Session, site_codes: Sites = None) -> pl.DataFrame:
         .outerjoin(Lot, Lot.id == InfusionLot.lot_id)
         .outerjoin(Harvest, Harvest.id == Lot.harvest_id)
     )
-    query = _of_sites(query, Infusion.patient_id, site_codes)
+    query = _of_sites(query, Infusion.patient_id, site_codes, among)
     frame = _frame(
         session,
         query,
@@ -209,7 +221,10 @@ def _part(document: Any, path: tuple[str, ...]) -> Any:
 
 
 def read_visits(
-    session: Session, horizon_days: int = HORIZON_DAYS, site_codes: Sites = None
+    session: Session,
+    horizon_days: int = HORIZON_DAYS,
+    site_codes: Sites = None,
+    among: Among = None,
 ) -> pl.DataFrame:
     """Recorded visits up to ``horizon_days`` with the findings and stored results analysed.
 
@@ -225,7 +240,7 @@ def read_visits(
         *[_part(Visit.findings, (name,)) for name in finding_names],
         *[_part(Visit.scores, path) for path in SCORES_PARTS],
     ).where(Visit.visit_date.is_not(None), Visit.study_day <= horizon_days)
-    query = _of_sites(query, Visit.patient_id, site_codes)
+    query = _of_sites(query, Visit.patient_id, site_codes, among)
     schema: dict[str, Any] = {
         "pid": pl.String,
         "visit_code": pl.String,
@@ -255,7 +270,9 @@ def read_visits(
     )
 
 
-def read_medications(session: Session, site_codes: Sites = None) -> pl.DataFrame:
+def read_medications(
+    session: Session, site_codes: Sites = None, among: Among = None
+) -> pl.DataFrame:
     query = select(
         _id(Medication.patient_id),
         Medication.drug,
@@ -266,7 +283,7 @@ def read_medications(session: Session, site_codes: Sites = None) -> pl.DataFrame
         Medication.stopped_on,
         Medication.prednisone_mg_day,
     )
-    query = _of_sites(query, Medication.patient_id, site_codes)
+    query = _of_sites(query, Medication.patient_id, site_codes, among)
     frame = _frame(
         session,
         query,
@@ -284,7 +301,9 @@ def read_medications(session: Session, site_codes: Sites = None) -> pl.DataFrame
     return frame
 
 
-def read_adverse_events(session: Session, site_codes: Sites = None) -> pl.DataFrame:
+def read_adverse_events(
+    session: Session, site_codes: Sites = None, among: Among = None
+) -> pl.DataFrame:
     query = select(
         _id(AdverseEvent.patient_id),
         AdverseEvent.term,
@@ -296,7 +315,7 @@ def read_adverse_events(session: Session, site_codes: Sites = None) -> pl.DataFr
         AdverseEvent.onset_on,
         AdverseEvent.outcome,
     )
-    query = _of_sites(query, AdverseEvent.patient_id, site_codes)
+    query = _of_sites(query, AdverseEvent.patient_id, site_codes, among)
     frame = _frame(
         session,
         query,
@@ -319,17 +338,21 @@ def read_adverse_events(session: Session, site_codes: Sites = None) -> pl.DataFr
 
 
 def read_registry(
-    session: Session, site_codes: Sites = None, horizon_days: int = HORIZON_DAYS
+    session: Session,
+    site_codes: Sites = None,
+    horizon_days: int = HORIZON_DAYS,
+    among: Among = None,
 ) -> RegistryTables:
     """Everything the analysis dataset needs of the patients of ``site_codes`` (every site when
-    None), read in one read-only session; other sites' rows are not read at all."""
+    None) and ``among`` (every patient when None), read in one read-only session; other
+    patients' rows are not read at all."""
     return RegistryTables(
-        patients=read_patients(session, site_codes),
-        screenings=read_screenings(session, site_codes),
-        infusions=read_infusions(session, site_codes),
-        visits=read_visits(session, horizon_days, site_codes),
-        medications=read_medications(session, site_codes),
-        adverse_events=read_adverse_events(session, site_codes),
+        patients=read_patients(session, site_codes, among),
+        screenings=read_screenings(session, site_codes, among),
+        infusions=read_infusions(session, site_codes, among),
+        visits=read_visits(session, horizon_days, site_codes, among),
+        medications=read_medications(session, site_codes, among),
+        adverse_events=read_adverse_events(session, site_codes, among),
     )
 
 

@@ -11,22 +11,35 @@ The keys are created on first need by ``services.deidentification.keys_for`` as 
 offsets. Free text — the adverse-event term — is the export layer's to scrub: any word of it
 that is a name, study code or record number of an exported patient becomes ``[redacted]``.
 
+The registry is read ``--batch-size`` patients at a time (default 10,000): each batch is read,
+built, de-identified and appended to the files before the next, which is read meanwhile, so
+memory stays flat however large the registry (``export_batches``). The de-identification keys
+are created a batch at a time too (one audited transaction each), and a de-identified export
+is written in pseudonym order, as one batch of every patient would be (the study-code order
+would say something of the enrolment order).
+
 Every option is checked, and the sites looked up, before anything is read or written: a bad
 option exits with code 2, a message naming it, and no file.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from lupus_msc.analytics.dataset import FRAMES
+from lupus_msc.analytics.visit_table import Notes
 from lupus_msc.cli.registry import fail
 from lupus_msc.cli.report import parse_date
 
@@ -34,12 +47,18 @@ if TYPE_CHECKING:
     import polars as pl
 
     from lupus_msc.analytics.dataset import AnalysisDataset
-    from lupus_msc.interop.deidentify import DeidentifiedDataset
+    from lupus_msc.analytics.registry_extract import RegistryTables
+    from lupus_msc.services.deidentification import PatientKey
     from lupus_msc.store.database import Database
 
 app = typer.Typer(help="Export the registry's data: the analysis dataset as CSV or Parquet.")
 
 REDACTED = "[redacted]"
+BATCH_SIZE = 10_000
+"""[PROJECT] Patients per batch: about 0.5 GB at the peak of a batch of the bench registry."""
+MAX_BATCH_SIZE = 20_000
+"""A batch's patients are passed to each query by id: SQLite takes at most 32,766 parameters
+in a statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)."""
 WORD = re.compile(r"[\w-]+")
 
 
@@ -68,6 +87,15 @@ DatesOption = Annotated[
     ),
 ]
 SiteOption = Annotated[list[str] | None, typer.Option("--site", help="Only this site (repeat).")]
+BatchSizeOption = Annotated[
+    int,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        max=MAX_BATCH_SIZE,
+        help="Patients read and written at a time (memory grows with it, not with the registry).",
+    ),
+]
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="Data cut-off, YYYY-MM-DD (default: today).")
 ]
@@ -145,42 +173,225 @@ def scrub_terms(events: pl.DataFrame, identifiers: set[str]) -> pl.DataFrame:
     return events.with_columns(pl.col("term").replace(changed))
 
 
-def _codes(data: AnalysisDataset) -> set[str]:
-    codes: set[str] = set()
-    for frame in (data.patients, data.visits, data.adverse_events):
-        codes.update(frame["patient_id"].drop_nulls().to_list())
-    return codes
+def _selected(
+    database: Database, sites: list[str], limit: int | None = None
+) -> list[tuple[uuid.UUID, str]]:
+    """The id and study code of every patient with an infusion at ``sites`` (every site when
+    empty), by study code; the first ``limit`` of them when given (benchmarks)."""
+    from sqlalchemy import exists, select
+
+    from lupus_msc.store.models import Infusion, Patient, Site
+
+    query = (
+        select(Patient.id, Patient.study_code)
+        .where(exists().where(Infusion.patient_id == Patient.id))
+        .order_by(Patient.study_code)
+    )
+    if sites:
+        query = query.join(Site, Site.id == Patient.site_id).where(Site.code.in_(sites))
+    if limit is not None:
+        query = query.limit(limit)
+    with database.reads() as session:
+        return [(pid, code) for pid, code in session.execute(query)]
 
 
-def _deidentify(database: Database, data: AnalysisDataset, dates: DateForm) -> DeidentifiedDataset:
-    from dataclasses import replace
-
-    from lupus_msc.interop.deidentify import deidentify_dataset
+def _keys(
+    database: Database,
+    patients: list[tuple[uuid.UUID, str]],
+    batch_size: int,
+    done: Callable[[], None],
+) -> dict[uuid.UUID, PatientKey]:
+    """Every patient's de-identification key, those missing created ``batch_size`` at a time
+    (one audited transaction each, so a first export of a large registry commits as it goes)."""
     from lupus_msc.services.deidentification import keys_for
 
-    codes = _codes(data)
-    keys = keys_for(database, None, codes)
-    events = scrub_terms(data.adverse_events, _identifiers(database, codes))
-    return deidentify_dataset(replace(data, adverse_events=events), keys, dates=dates.value)
+    keys: dict[uuid.UUID, PatientKey] = {}
+    for start in range(0, len(patients), batch_size):
+        chunk = patients[start : start + batch_size]
+        found = keys_for(database, None, [code for _, code in chunk])
+        keys.update({pid: found[code] for pid, code in chunk})
+        done()
+    return keys
 
 
-def _write_deidentified(
-    data: DeidentifiedDataset, out: Path, kind: Literal["csv", "parquet"]
-) -> list[Path]:
-    written = data.write(out, kind)
-    about = out / "dataset.json"
-    about.write_text(
-        json.dumps(
-            {
-                "deidentified": "HIPAA Safe Harbor, 45 CFR 164.514(b)(2)",
-                "dates": data.dates,
-                "as_of_year": data.as_of_year,
-                "notes": asdict(data.notes),
-            },
-            indent=2,
+def _batches(ids: list[uuid.UUID], batch_size: int) -> list[list[uuid.UUID]]:
+    """``ids`` in batches of ``batch_size`` (one empty batch when there are none, so that the
+    files are written, with their columns, even for no patient)."""
+    return [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)] or [[]]
+
+
+@dataclass
+class Totals:
+    """What an export wrote, summed over its batches."""
+
+    patients: int = 0
+    visits: int = 0
+    adverse_events: int = 0
+    notes: Notes = field(default_factory=lambda: Notes(0, 0))
+    paths: list[Path] = field(default_factory=list)
+
+    def add(self, frames: Mapping[str, pl.DataFrame], notes: Notes) -> None:
+        self.patients += frames["patients"].height
+        self.visits += frames["visits"].height
+        self.adverse_events += frames["adverse_events"].height
+        self.notes = Notes(
+            *(getattr(self.notes, name.name) + getattr(notes, name.name) for name in fields(Notes))
         )
+
+
+class _Files:
+    """One file per frame in ``out``, each batch's rows appended: CSV with one header; Parquet
+    as a part file per batch (in a hidden directory of ``out``), joined into one file (a row
+    group or more per part, streamed) by ``close``."""
+
+    def __init__(self, out: Path, kind: Literal["csv", "parquet"]) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.out, self.kind, self.batches = out, kind, 0
+        self.parts = (
+            Path(tempfile.mkdtemp(prefix=".parts-", dir=out)) if kind == "parquet" else None
+        )
+
+    def append(self, frames: Mapping[str, pl.DataFrame]) -> None:
+        for name, frame in frames.items():
+            if self.parts is not None:
+                frame.write_parquet(self.parts / f"{name}-{self.batches:06d}.parquet")
+            else:
+                with (self.out / f"{name}.csv").open("ab" if self.batches else "wb") as file:
+                    frame.write_csv(file, include_header=not self.batches)
+        self.batches += 1
+
+    def close(self) -> list[Path]:
+        import polars as pl
+
+        written = [self.out / f"{name}.{self.kind}" for name in FRAMES]
+        if self.parts is not None:
+            for name, path in zip(FRAMES, written, strict=True):
+                parts = sorted(self.parts.glob(f"{name}-*.parquet"))
+                pl.scan_parquet(parts).sink_parquet(path)
+        self.discard()
+        return written
+
+    def discard(self) -> None:
+        if self.parts is not None:
+            shutil.rmtree(self.parts, ignore_errors=True)
+
+
+def _read(database: Database, ids: list[uuid.UUID]) -> RegistryTables:
+    from lupus_msc.analytics.registry_extract import read_registry
+
+    with database.reads() as session:
+        return read_registry(session, among=ids)
+
+
+def _frames(
+    data: AnalysisDataset,
+    dates: DateForm | None,
+    keys: Mapping[str, PatientKey],
+    identifiers: set[str],
+) -> dict[str, pl.DataFrame]:
+    """A batch's frames as written: as built, or de-identified with the batch's ``keys`` and
+    the identifying words of the adverse-event terms redacted."""
+    from lupus_msc.interop.deidentify import deidentify_dataset
+
+    if dates is None:
+        return {name: getattr(data, name) for name in FRAMES}
+    events = scrub_terms(data.adverse_events, identifiers)
+    private = deidentify_dataset(replace(data, adverse_events=events), keys, dates=dates.value)
+    return private.frames()
+
+
+def _about(cut_off: dt.date, notes: Notes, dates: DateForm | None) -> dict[str, object]:
+    """``dataset.json``: the cut-off (its year only when de-identified) and the notes."""
+    if dates is None:
+        return {"as_of": cut_off.isoformat(), "notes": asdict(notes)}
+    return {
+        "deidentified": "HIPAA Safe Harbor, 45 CFR 164.514(b)(2)",
+        "dates": dates.value,
+        "as_of_year": cut_off.year,
+        "notes": asdict(notes),
+    }
+
+
+def export_batches(
+    database: Database,
+    out: Path,
+    kind: Literal["csv", "parquet"],
+    *,
+    cut_off: dt.date,
+    dates: DateForm | None,
+    sites: list[str],
+    batch_size: int = BATCH_SIZE,
+    limit: int | None = None,
+    progress: Callable[[tuple[str, ...]], tuple[Callable[[str], None], Callable[[], None]]]
+    | None = None,
+) -> Totals:
+    """The analysis dataset of the patients of ``sites`` written to ``out``, ``batch_size``
+    patients at a time, de-identified when ``dates`` is given (module doc).
+
+    Each batch is read, built (``analytics.dataset.build``: everything in it is per patient,
+    and the notes are counts, summed here), de-identified and appended in turn, the next batch
+    being read meanwhile; so the files equal those of one batch of every patient. Batches
+    follow the order of the files: study codes, or pseudonyms when de-identified.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lupus_msc.analytics.dataset import build
+
+    patients = _selected(database, sites, limit)
+    key_steps = -(-len(patients) // batch_size) if dates is not None else 0
+    batch_count = len(_batches([pid for pid, _ in patients], batch_size))
+    steps = (
+        *(f"keys {i + 1}/{key_steps}" for i in range(key_steps)),
+        *(f"batch {i + 1}/{batch_count}" for i in range(batch_count)),
+        "write files",
     )
-    return [*written, about]
+    advance, close = (progress or _silent)(steps)
+    following = iter((*steps[1:], "done"))
+
+    def done() -> None:
+        advance(next(following))
+
+    files = _Files(out, kind)
+    totals = Totals()
+    try:
+        ids = [pid for pid, _ in patients]
+        keys: dict[uuid.UUID, PatientKey] = {}
+        identifiers: set[str] = set()
+        if dates is not None:
+            keys = _keys(database, patients, batch_size, done)
+            ids.sort(key=lambda pid: keys[pid].pseudonym)
+            identifiers = _identifiers(database, (code for _, code in patients))
+        batches = _batches(ids, batch_size)
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            pending = reader.submit(_read, database, batches[0])
+            for number, batch in enumerate(batches, start=1):
+                tables = pending.result()
+                if number < len(batches):
+                    pending = reader.submit(_read, database, batches[number])
+                data = build(tables, cut_off)
+                del tables
+                batch_keys = {keys[pid].study_code: keys[pid] for pid in batch if keys}
+                frames = _frames(data, dates, batch_keys, identifiers)
+                files.append(frames)
+                totals.add(frames, data.notes)
+                done()
+        totals.paths = files.close()
+        done()
+    except BaseException:
+        files.discard()
+        raise
+    finally:
+        close()
+    about = out / "dataset.json"
+    about.write_text(json.dumps(_about(cut_off, totals.notes, dates), indent=2))
+    totals.paths.append(about)
+    return totals
+
+
+def _silent(
+    _steps: tuple[str, ...],
+) -> tuple[Callable[[str], None], Callable[[], None]]:
+    return (lambda _step: None), (lambda: None)
 
 
 def _export(
@@ -190,9 +401,8 @@ def _export(
     dates: DateForm | None,
     site: list[str] | None,
     as_of: str | None,
+    batch_size: int,
 ) -> None:
-    from lupus_msc.analytics.dataset import build
-    from lupus_msc.analytics.registry_extract import read_registry
     from lupus_msc.cli.registry import open_database
     from lupus_msc.services.fields import today
 
@@ -205,30 +415,18 @@ def _export(
     try:
         if sites:
             _check_sites(database, sites)
-        steps = ("read registry", "build dataset", *(("de-identify",) if deidentify else ()))
-        advance, close = _progress((*steps, "write files"))
-        try:
-            with database.reads() as session:
-                tables = read_registry(session, site_codes=sites or None)
-            advance("build dataset")
-            data = build(tables, cut_off or today())
-            if deidentify:
-                advance("de-identify")
-                private = _deidentify(database, data, dates or DateForm.shift)
-                advance("write files")
-                paths = _write_deidentified(private, out, kind)
-            else:
-                advance("write files")
-                paths = data.write(out, kind)
-            advance("done")
-        finally:
-            close()
+        form = (dates or DateForm.shift) if deidentify else None
+        totals = export_batches(
+            database, out, kind, cut_off=cut_off or today(), dates=form, sites=sites,
+            batch_size=batch_size, progress=_progress,
+        )  # fmt: skip
     finally:
         database.dispose()
-    form = f"de-identified (dates: {(dates or DateForm.shift).value}) " if deidentify else ""
+    shown = f"de-identified (dates: {form.value}) " if form is not None else ""
     typer.echo(
-        f"{form}{data.patients.height} patients, {data.visits.height} visits, "
-        f"{data.adverse_events.height} adverse events → {', '.join(p.name for p in paths)} in {out}"
+        f"{shown}{totals.patients} patients, {totals.visits} visits, "
+        f"{totals.adverse_events} adverse events → {', '.join(p.name for p in totals.paths)} "
+        f"in {out}"
     )
 
 
@@ -239,9 +437,10 @@ def export_csv(
     dates: DatesOption = None,
     site: SiteOption = None,
     as_of: AsOfOption = None,
+    batch_size: BatchSizeOption = BATCH_SIZE,
 ) -> None:
     """The analysis dataset as CSV: patients, visits, adverse events and dataset.json."""
-    _export("csv", out, deidentify, dates, site, as_of)
+    _export("csv", out, deidentify, dates, site, as_of, batch_size)
 
 
 @app.command("parquet")
@@ -251,6 +450,7 @@ def export_parquet(
     dates: DatesOption = None,
     site: SiteOption = None,
     as_of: AsOfOption = None,
+    batch_size: BatchSizeOption = BATCH_SIZE,
 ) -> None:
     """The analysis dataset as Parquet: patients, visits, adverse events and dataset.json."""
-    _export("parquet", out, deidentify, dates, site, as_of)
+    _export("parquet", out, deidentify, dates, site, as_of, batch_size)

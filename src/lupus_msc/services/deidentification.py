@@ -10,6 +10,7 @@ every other record. ``interop.deidentify`` applies them.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -47,8 +48,10 @@ class PatientKey:
 
 
 def new_pseudonym() -> str:
-    """``P-`` and 10 base32 characters (50 random bits)."""
-    return PSEUDONYM_PREFIX + "".join(secrets.choice(BASE32) for _ in range(PSEUDONYM_LENGTH))
+    """``P-`` and 10 base32 characters (50 random bits): the first 50 of 56 random bits in the
+    RFC 4648 base32 alphabet (``BASE32``; one call instead of ten, for exports of 100,000)."""
+    encoded = base64.b32encode(secrets.token_bytes(7)).decode("ascii")
+    return PSEUDONYM_PREFIX + encoded[:PSEUDONYM_LENGTH]
 
 
 def new_offset() -> int:
