@@ -129,7 +129,7 @@ def test_a_dry_run_reports_and_the_import_writes(
     dry = run(lupus_msc_command, url, path, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines()[-1] == (
-        f"dry run: {sent} results for 1 patient would be written from Bundle feed-7; "
+        f"dry run: {sent} results for 1 patient would be written from FHIR Bundle feed-7; "
         "nothing was written"
     )
     assert counts(url, visit_id) == (labs, audit, 0)
@@ -137,9 +137,12 @@ def test_a_dry_run_reports_and_the_import_writes(
     done = run(lupus_msc_command, url, path)
     assert done.returncode == 0, done.stderr
     assert f": {sent} added" in done.stdout.splitlines()[0]
-    assert done.stdout.splitlines()[-1] == f"wrote {sent} results for 1 patient from Bundle feed-7"
+    assert (
+        done.stdout.splitlines()[-1]
+        == f"wrote {sent} results for 1 patient from FHIR Bundle feed-7"
+    )
     assert counts(url, visit_id)[0::2] == (labs + sent, sent)
 
     again = run(lupus_msc_command, url, path)
     assert f"{sent} already stored, skipped" in again.stdout
-    assert again.stdout.splitlines()[-1] == "wrote 0 results for 1 patient from Bundle feed-7"
+    assert again.stdout.splitlines()[-1] == "wrote 0 results for 1 patient from FHIR Bundle feed-7"

@@ -27,12 +27,12 @@ from lupus_msc.clinical import codes
 from lupus_msc.clinical.codes import LabConcept
 from lupus_msc.interop import fhir_observations, fhir_patient
 from lupus_msc.interop.fhir_common import LAB_SYSTEM, STUDY_CODE_SYSTEM
-from lupus_msc.interop.fhir_import import parse
+from lupus_msc.interop.fhir_import import import_bundle, parse
 from lupus_msc.services import visits
 from lupus_msc.services.access import Actor
 from lupus_msc.services.cohort_loader import LoadResult, load
 from lupus_msc.services.errors import Forbidden
-from lupus_msc.services.lab_import import BundleRefused, import_bundle
+from lupus_msc.services.lab_import import ImportRefused
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.services.visit_findings import VisitIn
 from lupus_msc.store.database import Database
@@ -152,9 +152,9 @@ def _scores(database: Database, visit_id: uuid.UUID) -> dict[str, Any]:
         return visit.scores
 
 
-def _refused(database: Database, bundle: Any, actor: Actor | None = None) -> BundleRefused:
+def _refused(database: Database, bundle: Any, actor: Actor | None = None) -> ImportRefused:
     before = _counts(database)
-    with pytest.raises(BundleRefused) as caught:
+    with pytest.raises(ImportRefused) as caught:
         import_bundle(database, actor, bundle)
     assert _counts(database) == before
     return caught.value
@@ -364,7 +364,10 @@ def test_one_analyte_twice_for_a_visit_is_refused(loaded: Loaded) -> None:
     again = {**copy.deepcopy(observation), "id": str(uuid.uuid4())}
     error = _refused(loaded.database, _bundle(observation, again))
     assert error.fields == [
-        ("Bundle.entry[1].resource.code", "c3 of this visit is also given in Bundle.entry[0]")
+        (
+            "Bundle.entry[1].resource.code",
+            "c3 of this visit is also given in Bundle.entry[0].resource",
+        )
     ]
 
 
@@ -490,8 +493,8 @@ def test_codings_of_other_systems_beside_loinc_are_ignored_but_two_analytes_are_
     assert parse(_bundle(kept)).labs[0].lab.analyte == "anti_dsdna"
     both = _anti_dsdna(code={"coding": [*_anti_dsdna()["code"]["coding"], c3]})
     (problem,) = parse(_bundle(both)).problems
-    assert (problem.field, problem.message) == (
-        "code.coding",
+    assert (problem.path, problem.message) == (
+        "Bundle.entry[0].resource.code.coding",
         "names several analytes (anti_dsdna, c3)",
     )
 

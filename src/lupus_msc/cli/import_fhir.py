@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 
 from lupus_msc.cli.registry import fail, open_database
+from lupus_msc.interop.fhir_import import import_bundle
 from lupus_msc.services.errors import ServiceError
-from lupus_msc.services.lab_import import BundleRefused, ImportSummary, VisitImport, import_bundle
+from lupus_msc.services.lab_import import ImportRefused, ImportSummary, VisitImport
 
 
 def register_fhir_import(app: typer.Typer) -> None:
@@ -34,7 +35,7 @@ def import_fhir(
     database = open_database()
     try:
         summary = import_bundle(database, None, text, dry_run=dry_run)
-    except BundleRefused as error:
+    except ImportRefused as error:
         for where, message in error.fields:
             typer.echo(f"error: {where}: {message}", err=True)
         raise typer.Exit(code=2) from error
@@ -64,7 +65,6 @@ def _total_line(summary: ImportSummary) -> str:
     results = f"{summary.results_written} result{'s' if summary.results_written != 1 else ''}"
     patients = len(summary.patients)
     counted = f"{results} for {patients} patient{'s' if patients != 1 else ''}"
-    source = f"Bundle {summary.bundle_id}" if summary.bundle_id else "the Bundle"
     if summary.dry_run:
-        return f"dry run: {counted} would be written from {source}; nothing was written"
-    return f"wrote {counted} from {source}"
+        return f"dry run: {counted} would be written from {summary.source}; nothing was written"
+    return f"wrote {counted} from {summary.source}"

@@ -1,5 +1,6 @@
-"""Lab results received as a FHIR R4 Bundle of Observations: parsing and mapping, no database
-(issue 8; the write path is ``services.lab_import``).
+"""Lab results received as a FHIR R4 Bundle of Observations (issue 8): ``parse`` reads and maps
+the Bundle, without the database; ``import_bundle`` hands the results to ``services.lab_import``,
+which places them on visits and writes them.
 
 Every entry is read with the ``fhir.resources`` **R4B** models (the package's default is R5) and
 checked against the registry's own lab rules, and *every* problem is collected, each naming its
@@ -54,39 +55,18 @@ from pydantic import ValidationError
 
 from lupus_msc.clinical import codes
 from lupus_msc.interop.fhir_common import LAB_SYSTEM, STUDY_CODE_SYSTEM, UCUM_SYSTEM, ucum
+from lupus_msc.services import lab_import
+from lupus_msc.services.access import Actor
 from lupus_msc.services.errors import Invalid
+from lupus_msc.services.lab_import import ImportSummary, LabEntry, Problem
 from lupus_msc.services.visit_labs import ANALYTES, LabIn, check
+from lupus_msc.store.database import Database
 
 BUNDLE_TYPES = ("batch", "transaction", "collection")
 STATUSES = ("final", "amended", "corrected")
 CORRECTIONS = ("amended", "corrected")
 EGFR = ("egfr_ckdepi2021_cr", "egfr_ckdepi2021_cr_cys")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why one part of the Bundle cannot be imported. ``entry`` None: the Bundle itself."""
-
-    entry: int | None
-    field: str
-    message: str
-
-    @property
-    def path(self) -> str:
-        where = "Bundle" if self.entry is None else f"Bundle.entry[{self.entry}].resource"
-        return f"{where}.{self.field}" if self.field else where
-
-
-@dataclass(frozen=True)
-class LabEntry:
-    """One Observation as a registry lab result, with the patient and day it belongs to."""
-
-    entry: int
-    study_code: str
-    day: dt.date
-    lab: LabIn
-    correction: bool
 
 
 @dataclass(frozen=True)
@@ -111,7 +91,13 @@ class _Reading:
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, entry: int | None, field: str, message: str) -> None:
-        self.problems.append(Problem(entry, field, message))
+        place = _where(entry)
+        path = f"{place}.{field}" if field else place
+        self.problems.append(Problem(path, message, -1 if entry is None else entry))
+
+
+def _where(entry: int | None) -> str:
+    return "Bundle" if entry is None else f"Bundle.entry[{entry}].resource"
 
 
 def _loinc_analytes() -> dict[str, str]:
@@ -146,8 +132,25 @@ def parse(document: str | Mapping[str, Any]) -> ParsedBundle:
         if lab is not None:
             labs.append(lab)
     bundle_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-    problems = sorted(reading.problems, key=lambda p: -1 if p.entry is None else p.entry)
+    problems = sorted(reading.problems, key=lambda problem: problem.order)
     return ParsedBundle(bundle_id, tuple(labs), tuple(problems))
+
+
+def import_bundle(
+    database: Database,
+    actor: Actor | None,
+    bundle: str | Mapping[str, Any],
+    *,
+    dry_run: bool = False,
+) -> ImportSummary:
+    """Import the Bundle's lab results (this module's rules and ``services.lab_import``'s), or
+    raise ``lab_import.ImportRefused`` (HTTP 422) listing every problem, nothing written;
+    ``Forbidden`` for an actor who may not record visits. ``actor`` None: the system (CLI)."""
+    parsed = parse(bundle)
+    source = f"FHIR Bundle {parsed.bundle_id or '(no id)'}"
+    return lab_import.record_results(
+        database, actor, parsed.labs, parsed.problems, source=source, dry_run=dry_run
+    )
 
 
 def _document(document: str | Mapping[str, Any], reading: _Reading) -> Mapping[str, Any] | None:
@@ -251,10 +254,11 @@ def _lab_entry(index: int, observation: Observation, reading: _Reading) -> LabEn
     study_code = attempt(lambda: _study_code(observation.subject, reading))
     coded = attempt(lambda: _analyte(observation))
     lab = None if coded is None else attempt(lambda: _lab(observation, *coded))
-    day = attempt(lambda: _day(observation))
-    if status is None or study_code is None or lab is None or day is None:
+    dated = attempt(lambda: _day(observation))
+    if status is None or study_code is None or lab is None or dated is None:
         return None
-    return LabEntry(index, study_code, day, lab, status in CORRECTIONS)
+    day_field, day = dated
+    return LabEntry(index, _where(index), study_code, day, day_field, lab, status in CORRECTIONS)
 
 
 def _status(observation: Observation) -> str:
@@ -424,7 +428,7 @@ def _range(observation: Observation, code: str) -> tuple[Decimal | None, Decimal
     return bounds[0], bounds[1]
 
 
-def _day(observation: Observation) -> dt.date:
+def _day(observation: Observation) -> tuple[str, dt.date]:
     period = observation.effectivePeriod
     for where, moment in (
         ("effectiveDateTime", observation.effectiveDateTime),
@@ -432,9 +436,9 @@ def _day(observation: Observation) -> dt.date:
         ("effectivePeriod.start", period.start if period is not None else None),
     ):
         if isinstance(moment, dt.datetime):
-            return moment.date()
+            return where, moment.date()
         if isinstance(moment, dt.date):
-            return moment
+            return where, moment
         if moment is not None:
             raise _Refused(where, f"{moment} is not a full date (YYYY-MM-DD)")
     raise _Refused(

@@ -1,8 +1,10 @@
-"""Import lab results sent as a FHIR Bundle of Observations (issue 8): all or nothing, through
-the visit-recording service, so scores are derived again and the audit trail is written.
+"""Lab results arriving from another system (issue 8): all or nothing, through the
+visit-recording service, so scores are derived again and the audit trail is written.
 
-``interop.fhir_import`` reads the Bundle (its rules are listed there); this module places each
-result on a visit and writes. The rules it adds:
+The sender's document is read above this layer (``interop.fhir_import`` for a FHIR Bundle of
+Observations, its rules listed there); this module places each result on a visit and writes. Each
+result carries ``where`` it came from (``Bundle.entry[3].resource``), and a problem found here
+names the element below it (``subject``, ``code``, ``status``, the date's element). The rules:
 
 * The patient is found by study code. A patient the registry does not hold, or whose site the
   actor does not work at, is an unknown patient (a site's records are not found by others,
@@ -23,10 +25,11 @@ result on a visit and writes. The rules it adds:
 * A visit that was signed takes the results with the import named as the reason, and its
   signature is cleared like any change to a signed visit (``services.visits``); the summary says
   which visits need signing again.
-* Every problem of every entry is collected and raised as one ``Invalid`` (HTTP 422) whose
-  ``fields`` hold one ``(Bundle.entry[i].resource.<element>, reason)`` pair per problem; only then
-  is anything written, in one transaction, through ``visits.record`` (``visits.write`` for the
-  system, ``actor`` None: the command line). A failure while writing rolls everything back.
+* Every problem of every entry is collected and raised as one ``ImportRefused`` (an
+  ``Invalid``, HTTP 422) whose ``fields`` hold one ``(Bundle.entry[i].resource.<element>,
+  reason)`` pair per problem; only then is anything written, in one transaction, through
+  ``visits.record`` (``visits.write`` for the system, ``actor`` None: the command line). A
+  failure while writing rolls everything back.
 
 Permission: recording a visit (``Action.RECORD_VISIT``), at each patient's site.
 """
@@ -35,15 +38,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lupus_msc.interop.fhir_import import LabEntry, Problem, parse
 from lupus_msc.services import visit_labs, visits
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import Invalid, ServiceError
@@ -54,6 +55,30 @@ from lupus_msc.store.database import Database
 from lupus_msc.store.models import LabResult, Patient, Visit
 
 CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why part of the sender's document cannot be imported: the element and the reason;
+    ``order`` sorts problems as the document runs (-1: the document itself)."""
+
+    path: str
+    message: str
+    order: int = -1
+
+
+@dataclass(frozen=True)
+class LabEntry:
+    """One arriving result: where it came from, its patient, the day its sample was taken (and
+    the element that gave the day), the result, and whether it corrects a stored one."""
+
+    order: int
+    where: str
+    study_code: str
+    day: dt.date
+    day_field: str
+    lab: LabIn
+    correction: bool
 
 
 @dataclass(frozen=True)
@@ -72,7 +97,7 @@ class VisitImport:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    bundle_id: str | None
+    source: str
     visits: tuple[VisitImport, ...]
     dry_run: bool
 
@@ -89,14 +114,15 @@ class ImportSummary:
         return sum(len(visit.skipped) for visit in self.visits)
 
 
-class BundleRefused(Invalid):
-    """The Bundle was not imported; ``fields`` lists every problem as (entry element, reason)."""
+class ImportRefused(Invalid):
+    """Nothing was imported; ``fields`` lists every problem as (element, reason)."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        listed = [(problem.path, problem.message) for problem in problems]
+        ordered = sorted(problems, key=lambda problem: problem.order)
+        listed = [(problem.path, problem.message) for problem in ordered]
         lines = "; ".join(f"{where}: {message}" for where, message in listed)
         count = f"{len(listed)} problem{'s' if len(listed) != 1 else ''}"
-        super().__init__(f"the Bundle was not imported ({count}): {lines}", listed)
+        super().__init__(f"nothing was imported ({count}): {lines}", listed)
 
 
 class _DryRun(Exception):
@@ -114,30 +140,31 @@ class _Plan:
     entries: list[LabEntry] = field(default_factory=list)
 
 
-def import_bundle(
+def record_results(
     database: Database,
     actor: Actor | None,
-    bundle: str | Mapping[str, Any],
+    labs: Sequence[LabEntry],
+    problems: Sequence[Problem] = (),
     *,
+    source: str,
     dry_run: bool = False,
 ) -> ImportSummary:
-    """Import the Bundle's lab results (module docstring), or raise ``BundleRefused`` listing
-    every problem with nothing written. ``dry_run`` checks and writes in a transaction that is
-    rolled back, so the summary is exactly what an import would do."""
+    """Write ``labs`` onto their visits (module docstring), or raise ``ImportRefused`` listing
+    ``problems`` (found reading the document) and every one found here, nothing written.
+    ``source`` names the document in the audit trail's reason. ``dry_run`` checks and writes in
+    a transaction that is rolled back, so the summary is exactly what an import would do."""
     if actor is not None:
         require(actor, Action.RECORD_VISIT)
-    parsed = parse(bundle)
-    problems = list(parsed.problems)
+    found = list(problems)
     try:
         with unit_of_work(database, actor) as session:
-            plans = _place(session, actor, parsed.labs, problems)
-            if problems:
-                raise BundleRefused(problems)
-            reason = f"lab results imported from FHIR Bundle {parsed.bundle_id or '(no id)'}"
-            done = _write(session, actor, plans, reason, problems)
-            if problems:
-                raise BundleRefused(problems)
-            summary = ImportSummary(parsed.bundle_id, tuple(done), dry_run)
+            plans = _place(session, actor, labs, found)
+            if found:
+                raise ImportRefused(found)
+            done = _write(session, actor, plans, f"lab results imported from {source}", found)
+            if found:
+                raise ImportRefused(found)
+            summary = ImportSummary(source, tuple(done), dry_run)
             if dry_run:
                 raise _DryRun(summary)
     except _DryRun as rolled_back:
@@ -146,7 +173,7 @@ def import_bundle(
 
 
 def _place(
-    session: Session, actor: Actor | None, labs: tuple[LabEntry, ...], problems: list[Problem]
+    session: Session, actor: Actor | None, labs: Sequence[LabEntry], problems: list[Problem]
 ) -> list[_Plan]:
     """Each result on the visit of its patient recorded on its day (module docstring)."""
     patients = _patients(session, actor, {lab.study_code for lab in labs})
@@ -155,17 +182,17 @@ def _place(
     for lab in labs:
         patient = patients.get(lab.study_code)
         if patient is None:
-            problems.append(Problem(lab.entry, "subject", f"no patient {lab.study_code}"))
+            problems.append(_problem(lab, "subject", f"no patient {lab.study_code}"))
             continue
         on_day = [v for v in recorded.get(patient.id, []) if v.visit_date == lab.day]
         if len(on_day) != 1:
             problems.append(_no_visit(lab, on_day, recorded.get(patient.id, [])))
             continue
         plan = plans.setdefault(on_day[0].id, _Plan(on_day[0], lab.study_code))
-        twice = [e.entry for e in plan.entries if e.lab.analyte == lab.lab.analyte]
+        twice = [e.where for e in plan.entries if e.lab.analyte == lab.lab.analyte]
         if twice:
-            message = f"{lab.lab.analyte} of this visit is also given in Bundle.entry[{twice[0]}]"
-            problems.append(Problem(lab.entry, "code", message))
+            message = f"{lab.lab.analyte} of this visit is also given in {twice[0]}"
+            problems.append(_problem(lab, "code", message))
             continue
         plan.entries.append(lab)
     return list(plans.values())
@@ -196,18 +223,18 @@ def _recorded_visits(
 
 
 def _no_visit(lab: LabEntry, on_day: list[Visit], recorded: list[Visit]) -> Problem:
-    where = "effectiveDateTime"
+    where = lab.day_field
     if on_day:
         names = " and ".join(visit.code for visit in on_day)
-        return Problem(
-            lab.entry,
+        return _problem(
+            lab,
             where,
             f"{lab.day} is the date of visits {names} of "
             f"{lab.study_code}: the result cannot be placed",
         )
     listed = ", ".join(f"{visit.code} {visit.visit_date}" for visit in recorded) or "none"
-    return Problem(
-        lab.entry,
+    return _problem(
+        lab,
         where,
         f"no visit of {lab.study_code} was recorded on {lab.day} "
         f"(recorded: {listed}); correct the date or record the visit first",
@@ -301,7 +328,7 @@ def _conflict(plan: _Plan, entry: LabEntry, old: LabResult) -> Problem:
         f"{old.value} {old.unit}; a final result does not replace it: send it as amended "
         "or corrected if it corrects the stored one"
     )
-    return Problem(entry.entry, "status", message)
+    return _problem(entry, "status", message)
 
 
 def _record(
@@ -327,4 +354,8 @@ def _refusals(plan: _Plan, error: ServiceError | ValidationError) -> list[Proble
         first = error.errors()[0]
         reason = f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
     message = f"visit {plan.visit.code} of {plan.study_code} cannot take this result: {reason}"
-    return [Problem(entry.entry, "", message) for entry in plan.entries]
+    return [Problem(entry.where, message, entry.order) for entry in plan.entries]
+
+
+def _problem(lab: LabEntry, element: str, message: str) -> Problem:
+    return Problem(f"{lab.where}.{element}", message, lab.order)
