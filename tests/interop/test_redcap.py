@@ -377,3 +377,19 @@ def test_dates_and_numbers_survive_exactly(exported: Path) -> None:
             dt.date.fromisoformat(row["visit_date"])
         if row["pga"]:
             assert Decimal(row["pga"]) <= 3 and "e" not in row["pga"].lower()
+
+
+def test_a_csv_mapping_reads_as_the_same_mapping(tmp_path: Path) -> None:
+    mapping = identity(default_protocol())
+    lines = ["section,source,target", f"record_id,,{mapping.record_id}"]
+    lines += [f"event,{name},{target}" for name, target in mapping.events.items()]
+    lines += [f"repeating,{name},{target}" for name, target in mapping.repeating.items()]
+    lines += [f"field,{name},{target}" for name, target in mapping.fields.items()]
+    lines += [
+        f"choice,{name}={code},{value}"
+        for name, codes in mapping.choices.items()
+        for code, value in codes.items()
+    ]
+    path = tmp_path / "mapping.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert load(path) == mapping
