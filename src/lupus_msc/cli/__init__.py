@@ -11,6 +11,7 @@ import typer
 
 from lupus_msc.cli import demo, evidence, export, imports, registry, report, synth_load
 from lupus_msc.cli.export_cdisc import register_cdisc
+from lupus_msc.cli.export_fhir import register_fhir_export
 from lupus_msc.cli.export_redcap import register_redcap_export
 from lupus_msc.cli.import_fhir import register_fhir_import
 from lupus_msc.cli.import_redcap import register_redcap_import
@@ -158,6 +159,7 @@ app.add_typer(evidence.app, name="evidence")
 app.add_typer(report.app, name="report")
 app.add_typer(export.app, name="export")
 register_cdisc(export.app)
+register_fhir_export(export.app)
 app.add_typer(imports.app, name="import")
 register_fhir_import(imports.app)
 register_redcap_export(export.app)

@@ -76,7 +76,7 @@ def _in(session: Session, model: type[M], column: Any, ids: Sequence[uuid.UUID])
 
 def read(session: Session, patient_ids: Iterable[uuid.UUID]) -> PatientRecords:
     """The records of ``patient_ids`` (unknown ids are simply absent). No access check: the
-    caller (``services.fhir_view`` or the exporter) decides whose records are read."""
+    caller (``interop.fhir_view`` or the exporter) decides whose records are read."""
     ids = sorted(set(patient_ids))
     patients = _in(session, models.Patient, models.Patient.id, ids)
     visits = _in(session, models.Visit, models.Visit.patient_id, ids)

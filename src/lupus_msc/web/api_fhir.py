@@ -9,9 +9,9 @@
 * ``GET /fhir/Patient/{id}/$everything`` — every resource of one patient.
 * ``GET /fhir/$export`` and ``/fhir/Patient/$export`` — Bulk Data kick-off (``web.fhir_jobs``).
 * ``POST /fhir`` — the one write: a Bundle of lab-result Observations, imported all or nothing
-  (``services.lab_import``); the answer is an OperationOutcome saying what was written.
+  (``interop.fhir_import``); the answer is an OperationOutcome saying what was written.
 
-Same bearer tokens, roles and site scoping as ``/api/v1`` (``services.fhir_view``); roles
+Same bearer tokens, roles and site scoping as ``/api/v1`` (``interop.fhir_view``); roles
 without ``read-identity`` get de-identified resources only. Errors are OperationOutcomes
 (``web.errors``). The routes are left out of the OpenAPI document: FHIR describes itself with
 its CapabilityStatement.
@@ -28,11 +28,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from lupus_msc import __version__
-from lupus_msc.interop import fhir_records
-from lupus_msc.services import fhir_view, lab_import
+from lupus_msc.interop import fhir_records, fhir_view
+from lupus_msc.interop.fhir_bulk import check_types
+from lupus_msc.interop.fhir_import import import_bundle as import_lab_bundle
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import NotFound, invalid
-from lupus_msc.services.fhir_bulk import check_types
 from lupus_msc.web.deps import ActorDep, DatabaseDep
 from lupus_msc.web.fhir_jobs import BulkJobs
 from lupus_msc.web.fhir_search import page, search_compartment, search_patients
@@ -119,7 +119,7 @@ def capability_statement(base: str) -> dict[str, Any]:
 async def import_bundle(request: Request, actor: ActorDep, registry: DatabaseDep) -> FhirResponse:
     """Lab results posted as a Bundle (batch, transaction or collection) of Observations."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    summary = await run_in_threadpool(lab_import.import_bundle, registry, actor, body)
+    summary = await run_in_threadpool(import_lab_bundle, registry, actor, body)
     message = (
         f"{summary.results_written} lab results written, {summary.results_skipped} already "
         f"stored, for {len(summary.patients)} patients ({', '.join(summary.patients)})"

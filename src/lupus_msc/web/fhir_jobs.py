@@ -19,9 +19,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lupus_msc.interop.fhir_bulk import BulkResult, Cancelled, export_ndjson
 from lupus_msc.services.access import Actor
 from lupus_msc.services.errors import NotFound, Refused
-from lupus_msc.services.fhir_bulk import BulkResult, Cancelled, export_ndjson
 from lupus_msc.store.database import Database
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from lupus_msc.services import fhir_view
+from lupus_msc.interop import fhir_view
 from lupus_msc.services.access import Actor
 from lupus_msc.services.errors import invalid
 from lupus_msc.store.database import Database

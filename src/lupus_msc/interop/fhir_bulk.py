@@ -4,7 +4,7 @@ The FHIR Bulk Data Access specification (``$export``) asks for newline-delimited
 resource per line, one or more files per resource type; this writes ``<Type>.ndjson`` files.
 Patients are read in batches (``BATCH`` patients at a time, through ``interop.fhir_records``),
 so memory depends on the batch, not on the registry: 100,000 patients never sit in memory at
-once. Access is ``services.fhir_view``'s: the actor's sites only, and de-identified resources
+once. Access is ``interop.fhir_view``'s: the actor's sites only, and de-identified resources
 for a role without ``read-identity`` (and for ``deidentify=True``: the CLI's ``--deidentify``).
 """
 
@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from lupus_msc.interop import fhir_records
 from lupus_msc.interop.fhir_deidentify import deidentify
+from lupus_msc.interop.fhir_view import fhir_keys, identified, research_studies
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import invalid
-from lupus_msc.services.fhir_view import fhir_keys, identified, research_studies
 from lupus_msc.store.database import Database
 from lupus_msc.store.models import Patient, Site
 
