@@ -54,7 +54,8 @@ from report import (  # bench/report.py: the same measuring and reporting helper
     shown_url,
 )
 
-START, END = "<!-- bench:export:start -->", "<!-- bench:export:end -->"
+MARK = "<!-- bench:export:{backend}:{edge} -->"
+"""The markers around this benchmark's section of docs/performance.md, one per backend."""
 TARGET_SECONDS = 60.0
 CLI_RUNS = (
     ("--deidentify",),
@@ -199,7 +200,7 @@ def markdown(
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        START,
+        MARK.format(backend=backend_of(url).lower(), edge="start"),
         f"## De-identified export at 100,000 patients (`bench/export.py`, {backend_of(url)})",
         "",
         f"Reproduce: `{command}`  ",
@@ -251,14 +252,15 @@ def markdown(
             f"| **export (wall, after imports)** | {steps['export']:.1f} |",
             f"| peak RSS (MiB) | {steps['process_peak_rss_mib']:,.0f} |",
         ]
-    lines.append(END)
+    lines.append(MARK.format(backend=backend_of(url).lower(), edge="end"))
     return "\n".join(lines)
 
 
-def write_report(section: str) -> None:
+def write_report(section: str, url: str) -> None:
     """``section`` in place of this benchmark's previous one (appended the first time)."""
     text = REPORT.read_text("utf-8")
-    previous = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+    start, end = (MARK.format(backend=backend_of(url).lower(), edge=e) for e in ("start", "end"))
+    previous = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     if previous.search(text):
         text = previous.sub(lambda _: section, text)
     else:
@@ -313,7 +315,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     command = " ".join([".venv/bin/python", "bench/export.py", *sys.argv[1:]])
     if not args.no_report:
-        write_report(markdown(url, args.batch_size, runs, scales, steps, command))
+        write_report(markdown(url, args.batch_size, runs, scales, steps, command), url)
     print(
         json.dumps(
             {

@@ -56,6 +56,9 @@ app = typer.Typer(help="Export the registry's data: the analysis dataset as CSV 
 REDACTED = "[redacted]"
 BATCH_SIZE = 10_000
 """[PROJECT] Patients per batch: about 0.5 GB at the peak of a batch of the bench registry."""
+READERS = 1
+"""Batches read ahead, each in a thread of its own, while the main thread builds and writes the
+previous one (two took as long on the 2-core bench machine: the read is bound by one core)."""
 MAX_BATCH_SIZE = 20_000
 """A batch's patients are passed to each query by id: SQLite takes at most 32,766 parameters
 in a statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)."""
@@ -362,12 +365,12 @@ def export_batches(
             ids.sort(key=lambda pid: keys[pid].pseudonym)
             identifiers = _identifiers(database, (code for _, code in patients))
         batches = _batches(ids, batch_size)
-        with ThreadPoolExecutor(max_workers=1) as reader:
-            pending = reader.submit(_read, database, batches[0])
+        with ThreadPoolExecutor(max_workers=READERS) as reader:
+            pending = [reader.submit(_read, database, batch) for batch in batches[:READERS]]
             for number, batch in enumerate(batches, start=1):
-                tables = pending.result()
-                if number < len(batches):
-                    pending = reader.submit(_read, database, batches[number])
+                tables = pending.pop(0).result()
+                if number + READERS <= len(batches):
+                    pending.append(reader.submit(_read, database, batches[number + READERS - 1]))
                 data = build(tables, cut_off)
                 del tables
                 batch_keys = {keys[pid].study_code: keys[pid] for pid in batch if keys}
