@@ -55,8 +55,8 @@ app = typer.Typer(help="Export the registry's data: the analysis dataset as CSV 
 
 REDACTED = "[redacted]"
 BATCH_SIZE = 10_000
-"""[PROJECT] Patients per batch: a peak RSS of about 0.9 GiB on the 100,000-patient bench
-registry, the same for 25,000 (docs/performance.md)."""
+"""[PROJECT] Patients per batch: a peak RSS of 0.8–0.9 GiB on the bench registry, for the
+first 25,000 patients as for all 100,000 (docs/performance.md)."""
 READERS = 1
 """Batches read ahead, each in a thread of its own, while the main thread builds and writes the
 previous one (two took as long on the 2-core bench machine: the read is bound by one core)."""
