@@ -59,9 +59,14 @@ def check_types(types: Iterable[str] | None) -> tuple[str, ...]:
 
 
 def patients_of(
-    database: Database, actor: Actor | None, site_codes: Sequence[str] | None = None
+    database: Database,
+    actor: Actor | None,
+    site_codes: Sequence[str] | None = None,
+    *,
+    limit: int | None = None,
 ) -> list[uuid.UUID]:
-    """The ids of the patients the actor may read, by study code, optionally of some sites."""
+    """The ids of the patients the actor may read, by study code, optionally of some sites;
+    with ``limit``, only the first ``limit`` of them (the benchmark's growing cohorts)."""
     if actor is not None:
         require(actor, Action.READ_PATIENTS)
     query = select(Patient.id, Patient.site_id).order_by(Patient.study_code)
@@ -69,7 +74,8 @@ def patients_of(
         query = query.join(Site, Site.id == Patient.site_id).where(Site.code.in_(site_codes))
     with database.reads() as session:
         rows = session.execute(query).all()
-    return [pid for pid, site in rows if actor is None or actor.sees_site(site)]
+    readable = [pid for pid, site in rows if actor is None or actor.sees_site(site)]
+    return readable if limit is None else readable[:limit]
 
 
 def export_ndjson(
@@ -83,11 +89,13 @@ def export_ndjson(
     batch: int = BATCH,
     on_batch: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    limit: int | None = None,
 ) -> BulkResult:
     """Write ``<Type>.ndjson`` files in ``out`` (created); ``on_batch(done, total)`` after each
-    batch of patients. A type with no resource gets no file (the manifest lists written ones)."""
+    batch of patients. A type with no resource gets no file (the manifest lists written ones);
+    ``limit`` exports only the first ``limit`` patients by study code."""
     wanted = check_types(types)
-    patient_ids = patients_of(database, actor, site_codes)
+    patient_ids = patients_of(database, actor, site_codes, limit=limit)
     private = deidentify_all or not identified(actor)
     out.mkdir(parents=True, exist_ok=True)
     result = BulkResult(patients=len(patient_ids))
