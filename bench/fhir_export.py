@@ -130,7 +130,7 @@ def profile_figures(stats: pstats.Stats) -> dict[str, Any]:
 
     def cumulative(file_name: str, function: str) -> float:
         return sum(
-            row[3]
+            float(row[3])
             for (path, _, name), row in table.items()
             if name == function and Path(path).name == file_name
         )
@@ -154,7 +154,7 @@ def profile_figures(stats: pstats.Stats) -> dict[str, Any]:
 def _short(path: str) -> str:
     """A source path from the package or library on (``lupus_msc/...``, ``pydantic/...``)."""
     parts = Path(path).parts
-    for anchor in ("lupus_msc", "fhir", "pydantic", "sqlalchemy", "json"):
+    for anchor in ("lupus_msc", "fhir_core", "fhir", "pydantic", "sqlalchemy", "json"):
         if anchor in parts:
             return "/".join(parts[parts.index(anchor) :])
     return path
@@ -340,8 +340,8 @@ def write_section(section: str, url: str) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        url, out, limit, profile = sys.argv[2:6]
-        child_export(url, Path(out), int(limit), profile == "1")
+        url, out, patients, profile = sys.argv[2:6]
+        child_export(url, Path(out), int(patients), profile == "1")
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_URL, help="default %(default)s")
