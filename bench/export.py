@@ -12,7 +12,8 @@ Three parts, each measured process by itself (wall seconds, and its own peak RSS
    writing). The first de-identified export of a registry also creates every patient's key
    (one audited transaction per batch); the benchmark says how many it found before the run.
 2. **Memory as the cohort grows**: the de-identified export of the first N patients (by study
-   code) for each ``--scale``, in a child process calling ``cli.export.export_batches`` with a
+   code) for each ``--scale``, in a child process calling
+   ``interop.dataset_export.export_batches`` with a
    ``limit``, so the peak RSS can be compared across cohort sizes at the same batch size.
 3. **Where the time goes**: the same export of every patient in a child process with each step
    timed (keys, reading in the reader thread — overlapped with the rest —, ``dataset.build``,
@@ -89,7 +90,7 @@ def child_export(url: str, out: Path, limit: int | None, batch_size: int, steps:
     step's seconds summed over the batches (the reader thread's apart: it overlaps)."""
     started = time.perf_counter()
     from lupus_msc.analytics import dataset
-    from lupus_msc.cli import export
+    from lupus_msc.interop import dataset_export as export
     from lupus_msc.store.database import Database
 
     seconds: dict[str, float] = {}
@@ -107,7 +108,7 @@ def child_export(url: str, out: Path, limit: int | None, batch_size: int, steps:
 
     if steps:
         export._keys = timed("keys", export._keys)  # type: ignore[method-assign]
-        export._identifiers = timed("identifying words", export._identifiers)  # type: ignore[method-assign]
+        export.identifying_words = timed("identifying words", export.identifying_words)  # type: ignore[method-assign]
         export._read = timed("read (reader thread)", export._read)  # type: ignore[method-assign]
         dataset.build = timed("build", dataset.build)  # type: ignore[method-assign]
         export._frames = timed("de-identify", export._frames)  # type: ignore[method-assign]
@@ -117,7 +118,7 @@ def child_export(url: str, out: Path, limit: int | None, batch_size: int, steps:
     database = Database(url)
     totals = export.export_batches(
         database, out, "parquet", cut_off=datetime.now(UTC).date(),
-        dates=export.DateForm.shift, sites=[], batch_size=batch_size, limit=limit,
+        dates="shift", sites=[], batch_size=batch_size, limit=limit,
     )  # fmt: skip
     database.dispose()
     emit(

@@ -25,8 +25,9 @@ from sqlalchemy import func, select
 
 from lupus_msc.analytics.dataset import FRAMES, build
 from lupus_msc.analytics.registry_extract import read_registry
-from lupus_msc.cli.export import REDACTED, DateForm, export_batches, scrub_terms
+from lupus_msc.interop.dataset_export import export_batches
 from lupus_msc.interop.deidentify import deidentify_dataset
+from lupus_msc.interop.free_text import REDACTED, scrub_terms
 from lupus_msc.services.cohort_loader import load
 from lupus_msc.services.deidentification import keys_for
 from lupus_msc.store.database import Database
@@ -247,7 +248,7 @@ def test_the_progress_steps_through_the_keys_and_every_batch(
         infused = session.scalar(select(func.count(func.distinct(Infusion.patient_id))))
     totals = export_batches(
         database, tmp_path, "parquet", cut_off=dt.date.fromisoformat(AS_OF),
-        dates=DateForm.shift, sites=[], batch_size=6, progress=progress,
+        dates="shift", sites=[], batch_size=6, progress=progress,
     )  # fmt: skip
     database.dispose()
     batches = -(-infused // 6)

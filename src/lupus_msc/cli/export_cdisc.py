@@ -30,12 +30,12 @@ from lupus_msc.cli.export import (
     SiteOption,
     _check_out,
     _check_sites,
-    _identifiers,
     _progress,
-    _scrub,
 )
 from lupus_msc.cli.registry import fail
 from lupus_msc.cli.report import parse_date
+from lupus_msc.interop.free_text import identifying_words
+from lupus_msc.interop.free_text import scrub as scrub_text
 
 if TYPE_CHECKING:
     from lupus_msc.interop.sdtm import Domain
@@ -80,7 +80,7 @@ def _run(
     plan = sdtm_export.prepare(database, sites=sites, deidentified=private is not None)
     scrub: Callable[[str], str] = str
     if private is not None:
-        scrub = partial(_scrub, identifiers=_identifiers(database, plan.study_codes))
+        scrub = partial(scrub_text, identifiers=identifying_words(database, plan.study_codes))
     count = max(1, -(-len(plan.patients) // size))
     steps = tuple(f"patients {min(i * size, len(plan.patients)):,}" for i in range(1, count + 1))
     advance, close = _progress(("reading", *steps))

@@ -15,11 +15,11 @@ from lupus_msc.cli.export import (
     SiteOption,
     _check_out,
     _check_sites,
-    _identifiers,
     _progress,
-    _scrub,
 )
 from lupus_msc.cli.registry import fail, open_database
+from lupus_msc.interop.free_text import identifying_words
+from lupus_msc.interop.free_text import scrub as scrub_text
 from lupus_msc.interop.redcap_export import BATCH, FILES, Counts, Deidentify
 from lupus_msc.store.database import Database
 
@@ -28,8 +28,8 @@ def _deidentify(database: Database) -> Deidentify:
     from lupus_msc.services.deidentification import keys_for
 
     def scrub(codes: Sequence[str]) -> Callable[[str], str]:
-        words = _identifiers(database, codes)
-        return lambda text: _scrub(text, words)
+        words = identifying_words(database, codes)
+        return lambda text: scrub_text(text, words)
 
     return Deidentify(keys=lambda codes: keys_for(database, None, codes), scrub=scrub)
 
