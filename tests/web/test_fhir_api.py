@@ -308,7 +308,6 @@ def test_de_identified_dates_keep_every_interval(server: Server) -> None:
     assert len(real_days) == len(shifted_days) >= 2
     offset = dt.timedelta(days=key.date_offset_days)
     assert shifted_days == [day + offset for day in real_days]
-    assert not set(real_days) & set(shifted_days) or key.date_offset_days == 0
 
 
 def _bulk(server: Server, persona: str, query: str = "") -> tuple[dict[str, Any], httpx.Client]:

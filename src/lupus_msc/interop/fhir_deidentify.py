@@ -30,12 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from lupus_msc.interop.fhir_common import BASE
+from lupus_msc.interop.free_text import scrub
 
 PSEUDONYM_SYSTEM = f"{BASE}/sid/pseudonym"
-REDACTED = "[redacted]"
 KEEPS_IDS = frozenset({"ResearchStudy"})
 DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
-WORD = re.compile(r"[\w-]+")
 REFERENCE = re.compile(r"^([A-Za-z]+)/(.+)$")
 NOT_TEXT = frozenset({"system", "code", "reference", "url", "resourceType", "id", "status"})
 """Keys whose string values are codes or links, not text: never scrubbed."""
@@ -69,10 +68,6 @@ def _shift(text: str, days: int) -> str:
     return (day + dt.timedelta(days=days)).isoformat() + (match[2] or "")
 
 
-def _scrub(text: str, identifiers: frozenset[str]) -> str:
-    return WORD.sub(lambda m: REDACTED if m[0].lower() in identifiers else m[0], text)
-
-
 def _reference(text: str, key: FhirKey) -> str:
     match = REFERENCE.match(text)
     if match is None or match[1] in KEEPS_IDS:
@@ -94,7 +89,7 @@ def _walk(value: Any, key: FhirKey, name: str) -> Any:
     shifted = _shift(value, key.offset_days)
     if shifted != value or name in NOT_TEXT:
         return shifted
-    return _scrub(value, key.identifiers)
+    return scrub(value, key.identifiers)
 
 
 def deidentify(resource: dict[str, Any], key: FhirKey) -> dict[str, Any]:

@@ -183,10 +183,3 @@ def resources(records: PatientRecords) -> Iterator[Owned]:
     yield from _people(records)
     yield from _visits(records)
     yield from _treatment(records)
-
-
-def study_versions(session: Session) -> list[models.ProtocolVersion]:
-    """Every protocol version, for the ResearchStudy resources."""
-    versions = list(session.scalars(select(models.ProtocolVersion)))
-    session.expunge_all()
-    return versions

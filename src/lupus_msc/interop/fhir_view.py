@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from lupus_msc.interop import fhir_records, fhir_study
 from lupus_msc.interop.fhir_deidentify import FhirKey, deidentify
+from lupus_msc.interop.free_text import WORD
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.deidentification import keys_for
 from lupus_msc.services.errors import NotFound
@@ -31,7 +32,6 @@ from lupus_msc.store.models import DeidentificationKey, Patient, ProtocolVersion
 
 Json = dict[str, object]
 PSEUDONYMOUS_ID = re.compile(r"^(P-[A-Z2-7]{10})(?:-[0-9a-f-]{36})?$")
-WORD = re.compile(r"[\w-]+")
 
 
 def identified(actor: Actor | None) -> bool:
@@ -40,9 +40,13 @@ def identified(actor: Actor | None) -> bool:
 
 
 def _words(patient: Patient) -> frozenset[str]:
-    values = (patient.study_code, patient.given_name, patient.family_name)
-    words = {w.lower() for value in values for w in WORD.findall(value)}
-    return frozenset(words | {patient.medical_record_number.lower()})
+    values = (
+        patient.study_code,
+        patient.given_name,
+        patient.family_name,
+        patient.medical_record_number,
+    )
+    return frozenset(word.lower() for value in values for word in WORD.findall(value))
 
 
 def fhir_keys(

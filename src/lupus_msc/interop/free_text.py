@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def identifying_words(database: Database, codes: Iterable[str]) -> set[str]:
     return words
 
 
-def scrub(text: str, identifiers: set[str]) -> str:
+def scrub(text: str, identifiers: AbstractSet[str]) -> str:
     return WORD.sub(lambda m: REDACTED if m[0].lower() in identifiers else m[0], text)
 
 
