@@ -200,3 +200,13 @@ def test_consent_withdrawn_blocks_the_infusion(api: Api) -> None:
         ok(client.post(f"/api/v1/consents/{given['id']}/withdrawal", json=body))
     field, _ = refusal(infuse(api, patient, infusion_body({"id": patient["id"]}, STARTED)))
     assert field == "consent"
+
+
+def test_an_injection_site_longer_than_its_column_is_refused(api: Api) -> None:
+    """The site is stored in 100 characters; 101 would have been a 500 on PostgreSQL."""
+    patient, _lot, check = ready(api)
+    body = infusion_body(check, STARTED, injection_site="x" * 101)
+    assert refusal(infuse(api, patient, body), 422)[0] == "injection_site"
+    assert infusions_of(api, patient) == []
+    body = infusion_body(check, STARTED, injection_site="x" * 100)
+    assert ok(infuse(api, patient, body), 201)["injection_site"] == "x" * 100

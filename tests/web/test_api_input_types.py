@@ -84,3 +84,25 @@ def test_a_date_is_written_as_text(api: Api, value: Any) -> None:
     assert [(entry["field"], entry["message"]) for entry in fields] == [
         ("granted_on", "must be a date written YYYY-MM-DD")
     ]
+
+
+LONGEST_NAME = "N" * 100
+
+
+@pytest.mark.parametrize("field", ["given_name", "family_name"])
+def test_a_name_longer_than_its_column_is_refused_naming_the_field(api: Api, field: str) -> None:
+    """Names are stored in 100 characters; 101 was a 500 on PostgreSQL (found by Schemathesis)."""
+    fields = refused(api, "coordinator", "/patients", patient_body(api) | {field: "N" * 101})
+    assert [entry["field"] for entry in fields] == [field]
+    patient = register(api)
+    before = audit_head(api)
+    with api.as_("coordinator") as client:
+        too_long = {field: "N" * 101, "reason": "typing error"}
+        response = client.patch(f"/api/v1/patients/{patient['id']}", json=too_long)
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["error"]["fields"]] == [field]
+        assert audit_head(api) == before
+        longest = {field: LONGEST_NAME, "reason": "typing error"}
+        response = client.patch(f"/api/v1/patients/{patient['id']}", json=longest)
+    assert response.status_code == 200, response.text
+    assert response.json()[field] == LONGEST_NAME

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import NotFound, Refused, Unauthenticated, invalid, refused
-from lupus_msc.services.fields import In, Out, Text, now
+from lupus_msc.services.fields import In, Out, ShortText, Text, now
 from lupus_msc.store.models import (
     ApiToken,
     Membership,
@@ -99,7 +99,7 @@ class TokenRequest(In):
     email: Annotated[str, Field(min_length=1, max_length=254)]
     """The user's email, or their sign-in name."""
     password: Annotated[str, Field(min_length=1, max_length=200)]
-    label: Annotated[str, Field(min_length=1, max_length=100)] = "api"
+    label: ShortText = "api"
 
 
 class PasswordChange(In):

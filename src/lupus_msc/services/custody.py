@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from lupus_msc.cells.lot_state import LotState
 from lupus_msc.services.access import Actor
 from lupus_msc.services.errors import invalid, refused
-from lupus_msc.services.fields import In, Out, Reason, now
+from lupus_msc.services.fields import In, Out, Reason, ShortText, now
 from lupus_msc.services.products import get_lot, move, writable_lot
 from lupus_msc.services.unit import give_reason
 from lupus_msc.store.models import CustodyEvent, CustodyKind, Lot, User
@@ -43,7 +43,7 @@ GONE = frozenset({LotState.INFUSED, LotState.DISCARDED})
 class CustodyIn(In):
     kind: CustodyKind
     at: AwareDatetime = Field(description="When (with its time zone): not in the future.")
-    location: Annotated[str, Field(min_length=1, max_length=100)]
+    location: ShortText
     note: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     reason: Reason | None = Field(default=None, description="Required to discard a lot.")
 

@@ -47,6 +47,8 @@ NumberOut = Annotated[
 """A stored exact decimal shown as a JSON number (at most 15 significant digits, so exact)."""
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+"""Text stored in a 100-character column: a name, a place, a label."""
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
 Reason = Annotated[str, Field(min_length=3, max_length=1000)]
 

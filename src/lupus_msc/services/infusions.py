@@ -24,7 +24,7 @@ from lupus_msc.protocol import Dosing, Protocol
 from lupus_msc.services import accounts, consent, patients, protocols, visits
 from lupus_msc.services.access import Action, Actor, fetch, fetch_patient_record, require
 from lupus_msc.services.errors import NotFound, Refused, invalid, refused
-from lupus_msc.services.fields import Digits, In, LongText, NumberOut, Out, Text, now
+from lupus_msc.services.fields import Digits, In, LongText, NumberOut, Out, ShortText, Text, now
 from lupus_msc.store.models import (
     BedsideCheck,
     CustodyEvent,
@@ -88,7 +88,7 @@ class InfusionIn(In):
     weight_kg: WeightKg
     actual_cells: Cells
     actual_volume_ml: VolumeMl
-    injection_site: Text | None = None
+    injection_site: ShortText | None = None
     premedication: Annotated[list[Text], Field(max_length=10)] = Field(default_factory=list)
     vitals_before: Vitals
     vitals_after: Vitals | None = None

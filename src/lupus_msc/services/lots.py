@@ -26,7 +26,7 @@ from lupus_msc.clinical.common import Num
 from lupus_msc.services import donors, protocols
 from lupus_msc.services.access import Action, Actor, fetch, require
 from lupus_msc.services.errors import invalid, refused
-from lupus_msc.services.fields import Digits, In, today
+from lupus_msc.services.fields import Digits, In, ShortText, today
 from lupus_msc.services.products import donor_of, move, writable_lot
 from lupus_msc.store.models import Donor, Harvest, Lot, Patient, PatientState, Site
 
@@ -50,7 +50,7 @@ class LotIn(In):
     """Volume of the lot, more than 0 and at most 1000 mL."""
     cryopreserved_on: dt.date = Field(description="On or after the harvest, not in the future.")
     expires_on: dt.date = Field(description="After cryopreservation, at most 10 years later.")
-    storage_location: Annotated[str, Field(min_length=1, max_length=100)]
+    storage_location: ShortText
     protocol_version_id: uuid.UUID | None = Field(
         default=None, description="Whose release specification applies (default: the newest)."
     )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lupus_msc.services import dashboard, pathway, protocols
 from lupus_msc.services.access import Action, Actor, fetch, require, require_site
 from lupus_msc.services.errors import NotFound, invalid, refused
-from lupus_msc.services.fields import In, Out, Reason, Text, today
+from lupus_msc.services.fields import In, Out, Reason, ShortText, today
 from lupus_msc.services.unit import give_reason
 from lupus_msc.store.models import Patient, PatientState, Sex, Site
 
@@ -24,8 +24,8 @@ RecordNumber = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Z
 
 class PatientIn(In):
     site_id: uuid.UUID
-    given_name: Text
-    family_name: Text
+    given_name: ShortText
+    family_name: ShortText
     date_of_birth: dt.date
     sex: Sex
     medical_record_number: RecordNumber
@@ -61,8 +61,8 @@ def check_dates(born: dt.date, diagnosed: dt.date | None) -> None:
 class PatientEdit(In):
     """A correction of the patient's record; ``reason`` is kept in the audit trail."""
 
-    given_name: Text | None = None
-    family_name: Text | None = None
+    given_name: ShortText | None = None
+    family_name: ShortText | None = None
     date_of_birth: dt.date | None = None
     sex: Sex | None = None
     medical_record_number: RecordNumber | None = None
