@@ -144,6 +144,14 @@ def test_it_refuses_a_minimum_dose_above_the_target() -> None:
     assert f"dosing.dose_min_per_kg (line {line}): must be at most dose_per_kg" in refusal(text)
 
 
+def test_it_refuses_a_version_longer_than_its_column() -> None:
+    """Versions are stored in 20 characters; a longer one is refused before it reaches the table."""
+    longest = "1." + "0" * 18
+    assert load_protocol(changed('version: "1.0.0"', f'version: "{longest}"')).version == longest
+    text = changed('version: "1.0.0"', f'version: "{longest}0"')
+    assert f"version (line {line_of(text, 'version:')}): " in refusal(text)
+
+
 def test_it_refuses_repeated_infusions_without_an_interval() -> None:
     text = changed("  interval_days: 7\n", "")
     assert "dosing.interval_days (line " in refusal(text)

@@ -123,6 +123,21 @@ def test_withdrawing_consent_withdraws_the_patient(api: Api) -> None:
         assert ok(client.get(f"/api/v1/patients/{patient['id']}"))["state"] == "withdrawn"
 
 
+def test_a_withdrawal_reason_longer_than_its_column_is_refused(api: Api) -> None:
+    """The reason is kept in 500 characters; 501 would have been a 500 error on PostgreSQL."""
+    patient = register(api)
+    decide(api, screen(api, patient))
+    given = consent(api, patient)
+    with api.as_("coordinator") as client:
+        path = f"/api/v1/consents/{given['id']}/withdrawal"
+        response = client.post(path, json={"withdrawn_on": "2026-02-01", "reason": "r" * 501})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["fields"][0]["field"] == "reason"
+        assert ok(client.get(f"/api/v1/patients/{patient['id']}"))["state"] == "consented"
+        withdrawn = ok(client.post(path, json={"withdrawn_on": "2026-02-01", "reason": "r" * 500}))
+    assert withdrawn["withdrawal_reason"] == "r" * 500
+
+
 def test_enrolment_follows_consent(api: Api) -> None:
     patient = register(api)
     decide(api, screen(api, patient))

@@ -166,7 +166,7 @@ class Protocol(_Strict):
     """A versioned programme definition (DESIGN.md ``protocol/``)."""
 
     id: Code
-    version: Annotated[str, Field(pattern=r"^\d+\.\d+(\.\d+)?$")]
+    version: Annotated[str, Field(max_length=20, pattern=r"^\d+\.\d+(\.\d+)?$")]
     title: Text
     eligibility: Annotated[list[EligibilityRule], Field(min_length=1)]
     dosing: Dosing

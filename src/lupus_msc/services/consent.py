@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from lupus_msc.services import patients
 from lupus_msc.services.access import Action, Actor, fetch_patient_record, require
 from lupus_msc.services.errors import invalid, refused
-from lupus_msc.services.fields import In, Out, Reason, Text, today
+from lupus_msc.services.fields import In, Out, Text, today
 from lupus_msc.services.pathway import TERMINAL
 from lupus_msc.store.models import Consent, Patient, PatientState
 
@@ -29,7 +29,8 @@ class ConsentIn(In):
 
 class WithdrawalIn(In):
     withdrawn_on: dt.date
-    reason: Reason
+    reason: Annotated[str, Field(min_length=3, max_length=500)]
+    """Kept with the consent in 500 characters (and in the audit trail)."""
 
 
 class ConsentOut(Out):
