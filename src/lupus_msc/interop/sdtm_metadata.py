@@ -3,7 +3,9 @@
 Every variable a domain emits is declared here once — name, label, Dataset-JSON ``dataType``
 and, when its values are controlled, the codelist they come from — and the define-style file
 (``sdtm_write.define``) is written from these declarations, so no variable can reach the data
-without its metadata (a builder writes its rows only through the declared columns).
+without its metadata (a builder writes its rows only through the declared columns). A spec
+lists only what is the domain's own: ``_domain`` adds the identifiers and ``--SEQ``, and ``--``
+stands for the domain prefix as in the SDTMIG tables (``--ORRES`` is ``VSORRES`` in VS).
 
 Labels follow the SDTMIG wording as far as it is known here; codelist names are CDISC CT names
 (``SEX``, ``AGEU``, ``ROUTE``, ``OUT``, ``NY``) where the values are those of CDISC controlled
@@ -74,190 +76,212 @@ _VISIT = (
     _v("VISITDY", "Planned Study Day of Visit", "integer"),
 )
 
-DM = DomainSpec(
+_PREFIX = "--"
+"""SDTM's placeholder for the domain prefix: ``--SEQ`` is ``AESEQ`` in AE, ``VSSEQ`` in VS."""
+
+_STANDARD = {
+    variable.name: variable
+    for variable in (
+        _v("--SEQ", "Sequence Number", "integer"),
+        _v("--ORRES", "Result or Finding in Original Units"),
+        _v("--ORRESU", "Original Units", codelist="UNIT"),
+        _v("--STRESC", "Character Result/Finding in Std Format"),
+        _v("--STRESN", "Numeric Result/Finding in Standard Units", "decimal"),
+        _v("--STRESU", "Standard Units", codelist="UNIT"),
+        _v("--STAT", "Completion Status", codelist="ND"),
+        _v("--DRVFL", "Derived Flag", codelist="NY"),
+    )
+}
+"""Variables with the same label and type in every domain, named by their placeholder."""
+
+
+def _named(name: str, domain: str) -> str:
+    return name.replace(_PREFIX, domain)
+
+
+def _own(variable: Variable | str, domain: str) -> Variable:
+    """``variable`` (or the standard variable of that placeholder name) in ``domain``."""
+    found = _STANDARD[variable] if isinstance(variable, str) else variable
+    codelist = None if found.codelist is None else _named(found.codelist, domain)
+    return Variable(_named(found.name, domain), found.label, found.data_type, codelist)
+
+
+def _domain(
+    name: str,
+    label: str,
+    *variables: Variable | str,
+    keys: tuple[str, ...] = (),
+    comment: str | None = None,
+    sequenced: bool = True,
+) -> DomainSpec:
+    """A domain: the identifiers, ``--SEQ`` (unless not ``sequenced``), then ``variables``;
+    its keys ``STUDYID``, ``USUBJID``, ``keys`` and ``--SEQ``. ``--`` in a variable's name
+    or codelist stands for the domain's name, and a bare name is a ``_STANDARD`` variable."""
+    seq = ("--SEQ",) if sequenced else ()
+    return DomainSpec(
+        name,
+        label,
+        (*_IDS, *(_own(variable, name) for variable in (*seq, *variables))),
+        tuple(_named(key, name) for key in ("STUDYID", "USUBJID", *keys, *seq)),
+        comment,
+    )
+
+
+def _tests(subject: str, codelists: str = "LUPUS-MSC.") -> tuple[Variable, Variable]:
+    """``--TESTCD`` and ``--TEST``, labelled "<subject> Short Name" and "<subject> Name",
+    with the codelists ``<codelists>--TESTCD`` and ``<codelists>--TEST``."""
+    return (
+        _v("--TESTCD", f"{subject} Short Name", codelist=f"{codelists}--TESTCD"),
+        _v("--TEST", f"{subject} Name", codelist=f"{codelists}--TEST"),
+    )
+
+
+def _at_visit(collected: str, day: str, data_type: DataType = "date") -> tuple[Variable, ...]:
+    """The visit variables, ``--DTC`` (labelled ``collected``) and ``--DY`` (``day``)."""
+    return (*_VISIT, _v("--DTC", collected, data_type), _v("--DY", day, "integer"))
+
+
+def _span(of: str, data_type: DataType = "date") -> tuple[Variable, ...]:
+    """``--STDTC``, ``--ENDTC``, ``--STDY`` and ``--ENDY`` of ``of`` (e.g. "Medication")."""
+    return (
+        _v("--STDTC", f"Start Date/Time of {of}", data_type),
+        _v("--ENDTC", f"End Date/Time of {of}", data_type),
+        _v("--STDY", f"Study Day of Start of {of}", "integer"),
+        _v("--ENDY", f"Study Day of End of {of}", "integer"),
+    )
+
+
+DM = _domain(
     "DM",
     "Demographics",
-    (
-        *_IDS,
-        _v("SUBJID", "Subject Identifier for the Study"),
-        _v("RFSTDTC", "Subject Reference Start Date/Time", "datetime"),
-        _v("RFENDTC", "Subject Reference End Date/Time", "datetime"),
-        _v("RFXSTDTC", "Date/Time of First Study Treatment", "datetime"),
-        _v("RFXENDTC", "Date/Time of Last Study Treatment", "datetime"),
-        _v("RFICDTC", "Date/Time of Informed Consent", "date"),
-        _v("SITEID", "Study Site Identifier"),
-        _v("BRTHDTC", "Date/Time of Birth", "date"),
-        _v("AGE", "Age", "integer"),
-        _v("AGEU", "Age Units", codelist="AGEU"),
-        _v("SEX", "Sex", codelist="SEX"),
-        _v("ARMCD", "Planned Arm Code", codelist="LUPUS-MSC.ARMCD"),
-        _v("ARM", "Description of Planned Arm"),
-        _v("ACTARMCD", "Actual Arm Code", codelist="LUPUS-MSC.ARMCD"),
-        _v("ACTARM", "Description of Actual Arm"),
-    ),
-    ("STUDYID", "USUBJID"),
+    _v("SUBJID", "Subject Identifier for the Study"),
+    _v("RFSTDTC", "Subject Reference Start Date/Time", "datetime"),
+    _v("RFENDTC", "Subject Reference End Date/Time", "datetime"),
+    _v("RFXSTDTC", "Date/Time of First Study Treatment", "datetime"),
+    _v("RFXENDTC", "Date/Time of Last Study Treatment", "datetime"),
+    _v("RFICDTC", "Date/Time of Informed Consent", "date"),
+    _v("SITEID", "Study Site Identifier"),
+    _v("BRTHDTC", "Date/Time of Birth", "date"),
+    _v("AGE", "Age", "integer"),
+    _v("AGEU", "Age Units", codelist="AGEU"),
+    _v("SEX", "Sex", codelist="SEX"),
+    _v("ARMCD", "Planned Arm Code", codelist="LUPUS-MSC.ARMCD"),
+    _v("ARM", "Description of Planned Arm"),
+    _v("ACTARMCD", "Actual Arm Code", codelist="LUPUS-MSC.ARMCD"),
+    _v("ACTARM", "Description of Actual Arm"),
+    sequenced=False,
 )
 
-AE = DomainSpec(
+AE = _domain(
     "AE",
     "Adverse Events",
-    (
-        *_IDS,
-        _v("AESEQ", "Sequence Number", "integer"),
-        _v("AETERM", "Reported Term for the Adverse Event"),
-        _v("AEDECOD", "Dictionary-Derived Term", codelist="LUPUS-MSC.CTCAE-TERM"),
-        _v("AETOXGR", "Standard Toxicity Grade", codelist="LUPUS-MSC.CTCAE-GRADE"),
-        _v("AESER", "Serious Event", codelist="NY"),
-        _v("AEREL", "Causality", codelist="LUPUS-MSC.REL"),
-        _v("AEOUT", "Outcome of Adverse Event", codelist="OUT"),
-        _v("AESTDTC", "Start Date/Time of Adverse Event", "date"),
-        _v("AEENDTC", "End Date/Time of Adverse Event", "date"),
-        _v("AESTDY", "Study Day of Start of Adverse Event", "integer"),
-        _v("AEENDY", "Study Day of End of Adverse Event", "integer"),
-    ),
-    ("STUDYID", "USUBJID", "AESEQ"),
+    _v("--TERM", "Reported Term for the Adverse Event"),
+    _v("--DECOD", "Dictionary-Derived Term", codelist="LUPUS-MSC.CTCAE-TERM"),
+    _v("--TOXGR", "Standard Toxicity Grade", codelist="LUPUS-MSC.CTCAE-GRADE"),
+    _v("--SER", "Serious Event", codelist="NY"),
+    _v("--REL", "Causality", codelist="LUPUS-MSC.REL"),
+    _v("--OUT", "Outcome of Adverse Event", codelist="OUT"),
+    *_span("Adverse Event"),
 )
 
-EX = DomainSpec(
+EX = _domain(
     "EX",
     "Exposure",
-    (
-        *_IDS,
-        _v("EXSEQ", "Sequence Number", "integer"),
-        _v("EXTRT", "Name of Treatment"),
-        _v("EXDOSE", "Dose", "decimal"),
-        _v("EXDOSU", "Dose Units", codelist="LUPUS-MSC.EXDOSU"),
-        _v("EXROUTE", "Route of Administration", codelist="ROUTE"),
-        _v("EXLOT", "Lot Number"),
-        _v("EXSTDTC", "Start Date/Time of Treatment", "datetime"),
-        _v("EXENDTC", "End Date/Time of Treatment", "datetime"),
-        _v("EXSTDY", "Study Day of Start of Treatment", "integer"),
-        _v("EXENDY", "Study Day of End of Treatment", "integer"),
-    ),
-    ("STUDYID", "USUBJID", "EXSEQ"),
+    _v("--TRT", "Name of Treatment"),
+    _v("--DOSE", "Dose", "decimal"),
+    _v("--DOSU", "Dose Units", codelist="LUPUS-MSC.EXDOSU"),
+    _v("--ROUTE", "Route of Administration", codelist="ROUTE"),
+    _v("--LOT", "Lot Number"),
+    *_span("Treatment", "datetime"),
 )
 
-LB = DomainSpec(
+LB = _domain(
     "LB",
     "Laboratory Test Results",
-    (
-        *_IDS,
-        _v("LBSEQ", "Sequence Number", "integer"),
-        _v("LBTESTCD", "Lab Test or Examination Short Name", codelist="LUPUS-MSC.LBTESTCD"),
-        _v("LBTEST", "Lab Test or Examination Name", codelist="LUPUS-MSC.LBTEST"),
-        _v("LBSPEC", "Specimen Type", codelist="SPECTYPE"),
-        _v("LBORRES", "Result or Finding in Original Units"),
-        _v("LBORRESU", "Original Units", codelist="UNIT"),
-        _v("LBORNRLO", "Reference Range Lower Limit in Orig Unit"),
-        _v("LBORNRHI", "Reference Range Upper Limit in Orig Unit"),
-        _v("LBSTRESC", "Character Result/Finding in Std Format"),
-        _v("LBSTRESN", "Numeric Result/Finding in Standard Units", "decimal"),
-        _v("LBSTRESU", "Standard Units", codelist="UNIT"),
-        _v("LBLOINC", "LOINC Code", codelist="LOINC"),
-        *_VISIT,
-        _v("LBDTC", "Date/Time of Specimen Collection", "date"),
-        _v("LBDY", "Study Day of Specimen Collection", "integer"),
-    ),
-    ("STUDYID", "USUBJID", "LBTESTCD", "VISITNUM", "LBSEQ"),
+    *_tests("Lab Test or Examination"),
+    _v("--SPEC", "Specimen Type", codelist="SPECTYPE"),
+    "--ORRES",
+    "--ORRESU",
+    _v("--ORNRLO", "Reference Range Lower Limit in Orig Unit"),
+    _v("--ORNRHI", "Reference Range Upper Limit in Orig Unit"),
+    "--STRESC",
+    "--STRESN",
+    "--STRESU",
+    _v("--LOINC", "LOINC Code", codelist="LOINC"),
+    *_at_visit("Date/Time of Specimen Collection", "Study Day of Specimen Collection"),
+    keys=("--TESTCD", "VISITNUM"),
 )
 
-CM = DomainSpec(
+CM = _domain(
     "CM",
     "Concomitant/Concomitant Medications",
-    (
-        *_IDS,
-        _v("CMSEQ", "Sequence Number", "integer"),
-        _v("CMTRT", "Reported Name of Drug, Med, or Therapy"),
-        _v("CMCAT", "Category for Medication", codelist="LUPUS-MSC.CMCAT"),
-        _v("CMDOSE", "Dose per Administration", "decimal"),
-        _v("CMDOSU", "Dose Units", codelist="LUPUS-MSC.CMDOSU"),
-        _v("CMDOSFRQ", "Dosing Frequency per Interval", codelist="FREQ"),
-        _v("CMROUTE", "Route of Administration", codelist="ROUTE"),
-        _v("CMSTDTC", "Start Date/Time of Medication", "date"),
-        _v("CMENDTC", "End Date/Time of Medication", "date"),
-        _v("CMSTDY", "Study Day of Start of Medication", "integer"),
-        _v("CMENDY", "Study Day of End of Medication", "integer"),
-        _v("CMPDNEQ", "Prednisone-Equivalent Dose (mg/day)", "decimal"),
-    ),
-    ("STUDYID", "USUBJID", "CMTRT", "CMSTDTC", "CMSEQ"),
-    "One record per medication record of the registry. CMPDNEQ (not an SDTMIG variable; "
-    "SUPPCM in a conformant submission) is the prednisone-equivalent mg/day of instruments.md "
-    "section 11, present for systemic glucocorticoids only.",
+    _v("--TRT", "Reported Name of Drug, Med, or Therapy"),
+    _v("--CAT", "Category for Medication", codelist="LUPUS-MSC.CMCAT"),
+    _v("--DOSE", "Dose per Administration", "decimal"),
+    _v("--DOSU", "Dose Units", codelist="LUPUS-MSC.CMDOSU"),
+    _v("--DOSFRQ", "Dosing Frequency per Interval", codelist="FREQ"),
+    _v("--ROUTE", "Route of Administration", codelist="ROUTE"),
+    *_span("Medication"),
+    _v("--PDNEQ", "Prednisone-Equivalent Dose (mg/day)", "decimal"),
+    keys=("--TRT", "--STDTC"),
+    comment="One record per medication record of the registry. CMPDNEQ (not an SDTMIG "
+    "variable; SUPPCM in a conformant submission) is the prednisone-equivalent mg/day of "
+    "instruments.md section 11, present for systemic glucocorticoids only.",
 )
 
-VS = DomainSpec(
+VS = _domain(
     "VS",
     "Vital Signs",
-    (
-        *_IDS,
-        _v("VSSEQ", "Sequence Number", "integer"),
-        _v("VSTESTCD", "Vital Signs Test Short Name", codelist="VSTESTCD"),
-        _v("VSTEST", "Vital Signs Test Name", codelist="VSTEST"),
-        _v("VSORRES", "Result or Finding in Original Units"),
-        _v("VSORRESU", "Original Units", codelist="UNIT"),
-        _v("VSSTRESC", "Character Result/Finding in Std Format"),
-        _v("VSSTRESN", "Numeric Result/Finding in Standard Units", "decimal"),
-        _v("VSSTRESU", "Standard Units", codelist="UNIT"),
-        *_VISIT,
-        _v("VSDTC", "Date/Time of Measurements", "date"),
-        _v("VSDY", "Study Day of Vital Signs", "integer"),
-    ),
-    ("STUDYID", "USUBJID", "VSTESTCD", "VISITNUM", "VSSEQ"),
-    "Vital signs and weight recorded at the protocol visits (visit findings 'vitals').",
+    *_tests("Vital Signs Test", codelists=""),
+    "--ORRES",
+    "--ORRESU",
+    "--STRESC",
+    "--STRESN",
+    "--STRESU",
+    *_at_visit("Date/Time of Measurements", "Study Day of Vital Signs"),
+    keys=("--TESTCD", "VISITNUM"),
+    comment="Vital signs and weight recorded at the protocol visits (visit findings 'vitals').",
 )
 
-QS = DomainSpec(
+QS = _domain(
     "QS",
     "Questionnaires",
-    (
-        *_IDS,
-        _v("QSSEQ", "Sequence Number", "integer"),
-        _v("QSTESTCD", "Question Short Name", codelist="LUPUS-MSC.QSTESTCD"),
-        _v("QSTEST", "Question Name", codelist="LUPUS-MSC.QSTEST"),
-        _v("QSCAT", "Category of Question", codelist="LUPUS-MSC.QSCAT"),
-        _v("QSORRES", "Finding in Original Units"),
-        _v("QSSTRESC", "Character Result/Finding in Std Format"),
-        _v("QSSTRESN", "Numeric Finding in Standard Units", "decimal"),
-        _v("QSSTAT", "Completion Status", codelist="ND"),
-        _v("QSDRVFL", "Derived Flag", codelist="NY"),
-        *_VISIT,
-        _v("QSDTC", "Date/Time of Finding", "date"),
-        _v("QSDY", "Study Day of Finding", "integer"),
-    ),
-    ("STUDYID", "USUBJID", "QSCAT", "QSTESTCD", "VISITNUM", "QSSEQ"),
-    "FACIT-Fatigue (instruments.md section 13), answered by the patient: one record per item "
-    "answer (QSTESTCD = the section 13 item code, the response 0-4 as given, not "
+    *_tests("Question"),
+    _v("--CAT", "Category of Question", codelist="LUPUS-MSC.QSCAT"),
+    _v("--ORRES", "Finding in Original Units"),
+    "--STRESC",
+    _v("--STRESN", "Numeric Finding in Standard Units", "decimal"),
+    "--STAT",
+    "--DRVFL",
+    *_at_visit("Date/Time of Finding", "Study Day of Finding"),
+    keys=("--CAT", "--TESTCD", "VISITNUM"),
+    comment="FACIT-Fatigue (instruments.md section 13), answered by the patient: one record "
+    "per item answer (QSTESTCD = the section 13 item code, the response 0-4 as given, not "
     "reverse-scored; 8 or 9 = not answered, QSSTAT NOT DONE) and the total score (FACITTOT, "
     "0-52, higher = less fatigue, QSDRVFL Y). Item wording is licensed and not exported.",
 )
 
-RS = DomainSpec(
+RS = _domain(
     "RS",
     "Disease Response and Clin Classification",
-    (
-        *_IDS,
-        _v("RSSEQ", "Sequence Number", "integer"),
-        _v("RSTESTCD", "Assessment Short Name", codelist="LUPUS-MSC.RSTESTCD"),
-        _v("RSTEST", "Assessment Name", codelist="LUPUS-MSC.RSTEST"),
-        _v("RSCAT", "Category for Assessment", codelist="LUPUS-MSC.RSCAT"),
-        _v("RSORRES", "Result or Finding in Original Units"),
-        _v("RSSTRESC", "Character Result/Finding in Std Format"),
-        _v("RSSTRESN", "Numeric Result/Finding in Standard Units", "decimal"),
-        _v("RSSTAT", "Completion Status", codelist="ND"),
-        _v("RSDRVFL", "Derived Flag", codelist="NY"),
-        _v("RSEVAL", "Evaluator", codelist="EVAL"),
-        *_VISIT,
-        _v("RSDTC", "Date/Time of Assessment", "date"),
-        _v("RSDY", "Study Day of Assessment", "integer"),
-    ),
-    ("STUDYID", "USUBJID", "RSCAT", "RSTESTCD", "VISITNUM", "RSSEQ"),
-    "Clinician-rated disease activity: SLEDAI-2K (instruments.md section 1) and the physician "
-    "global assessment (section 3). SDTMIG 3.3 places clinical classifications (ratings a "
-    "clinician assigns from observation) in RS, questionnaires answered by the subject in QS. "
-    "SLEDAI-2K: one record per descriptor as the visit's score counted it (SLED01-SLED24 in "
-    "the section 1 table order; Y counted, N not counted, NOT DONE when the visit left it "
-    "unassessed) and the total (SLEDTOT, 0-105, derived; unassessed descriptors count as "
-    "absent, section 1 'score_observed'). PGA: the 0-3 rating with two decimals.",
+    *_tests("Assessment"),
+    _v("--CAT", "Category for Assessment", codelist="LUPUS-MSC.RSCAT"),
+    "--ORRES",
+    "--STRESC",
+    "--STRESN",
+    "--STAT",
+    "--DRVFL",
+    _v("--EVAL", "Evaluator", codelist="EVAL"),
+    *_at_visit("Date/Time of Assessment", "Study Day of Assessment"),
+    keys=("--CAT", "--TESTCD", "VISITNUM"),
+    comment="Clinician-rated disease activity: SLEDAI-2K (instruments.md section 1) and the "
+    "physician global assessment (section 3). SDTMIG 3.3 places clinical classifications "
+    "(ratings a clinician assigns from observation) in RS, questionnaires answered by the "
+    "subject in QS. SLEDAI-2K: one record per descriptor as the visit's score counted it "
+    "(SLED01-SLED24 in the section 1 table order; Y counted, N not counted, NOT DONE when "
+    "the visit left it unassessed) and the total (SLEDTOT, 0-105, derived; unassessed "
+    "descriptors count as absent, section 1 'score_observed'). PGA: the 0-3 rating with two "
+    "decimals.",
 )
 
 DOMAINS: dict[str, DomainSpec] = {spec.name: spec for spec in (DM, AE, CM, EX, LB, VS, QS, RS)}
