@@ -1,7 +1,8 @@
 """SDTM-style DM, AE, CM, EX, LB, VS, QS and RS from a seeded registry, written as Dataset-JSON
 1.1 and CSV and read back (issue 8, CDISC).
 
-A small synthetic cohort is loaded through the services into SQLite; the domains are built,
+A small synthetic cohort is loaded through the services into SQLite and into PostgreSQL (the
+module runs once on each, ``registry_fixtures.BACKENDS``); the domains are built,
 written, parsed back from the files, and every row is compared with the registry's records
 (counts per patient, dates, grades, lot codes, LOINC codes, units). The SDTM study-day rule is
 pinned at the first infusion: the day before is -1, the day itself 1, the day after 2.
@@ -24,10 +25,13 @@ import pytest
 from lupus_msc.interop import sdtm, sdtm_export, sdtm_findings, sdtm_write
 from lupus_msc.interop.sdtm_deidentify import deidentify
 from lupus_msc.interop.sdtm_metadata import DOMAINS
+from lupus_msc.protocol import default_protocol_text
+from lupus_msc.services import infusions
 from lupus_msc.services.cohort_loader import load
 from lupus_msc.services.deidentification import PatientKey
 from lupus_msc.store import models
 from lupus_msc.store.database import Database
+from tests.registry_fixtures import database_url  # noqa: F401 - the backend fixture
 
 PATIENTS = 14
 SEED = 7
@@ -36,6 +40,7 @@ CREATED = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 
 @dataclass
 class Written:
+    url: str
     records: sdtm.Records
     out: Path
     documents: dict[str, dict[str, Any]]
@@ -47,9 +52,10 @@ class Written:
 
 
 @pytest.fixture(scope="module")
-def written(tmp_path_factory: pytest.TempPathFactory) -> Written:
+def written(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Written:  # noqa: F811
+    """The cohort loaded into a fresh SQLite file or PostgreSQL database, read and written."""
     folder = tmp_path_factory.mktemp("sdtm")
-    database = Database(f"sqlite:///{folder / 'registry.sqlite3'}")
+    database = Database(database_url)
     database.upgrade()
     load(database, PATIENTS, seed=SEED)
     with database.reads() as session:
@@ -68,7 +74,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Written:
         ]
         for name, document in documents.items()
     }
-    return Written(records, out, documents, rows)
+    return Written(database_url, records, out, documents, rows)
 
 
 def _first_infusion(records: sdtm.Records) -> dict[uuid.UUID, dt.datetime]:
@@ -243,8 +249,13 @@ def test_values_have_the_json_type_of_their_data_type(written: Written) -> None:
                 if types[variable] == "date":
                     dt.date.fromisoformat(value)
                 if types[variable] == "datetime":
-                    assert "T" in value
+                    assert "T" in value or variable in DATE_PRECISION, (name, variable, value)
                     dt.datetime.fromisoformat(value)
+
+
+DATE_PRECISION = {"VSDTC"}
+"""Date/time variables that may hold a date alone: visit vitals (and post-infusion vitals
+without a recorded end) were collected without a time, and SDTM keeps the precision collected."""
 
 
 def test_every_variable_in_the_data_is_in_the_metadata(written: Written) -> None:
@@ -570,7 +581,8 @@ def _done(records: sdtm.Records) -> list[models.Visit]:
 
 def test_vs_has_every_vital_sign_of_every_visit(written: Written) -> None:
     records = written.records
-    rows = {(r["USUBJID"], r["VISIT"], r["VSTESTCD"]): r for r in written.rows["VS"]}
+    at_visits = [r for r in written.rows["VS"] if r["VSTPT"] is None]
+    rows = {(r["USUBJID"], r["VISIT"], r["VSTESTCD"]): r for r in at_visits}
     expected = 0
     for visit in _done(records):
         for field, value in (visit.findings.get("vitals") or {}).items():
@@ -580,8 +592,243 @@ def test_vs_has_every_vital_sign_of_every_visit(written: Written) -> None:
             assert Decimal(row["VSSTRESN"]) == Decimal(str(value))
             assert (row["VSORRESU"], row["VSSTRESU"]) == (unit, unit)
             assert row["VSDTC"] == visit.visit_date.isoformat()  # type: ignore[union-attr]
+            assert (row["VSTPTNUM"], row["VSTPTREF"], row["VSRFTDTC"]) == (None, None, None)
             expected += 1
-    assert len(written.rows["VS"]) == expected > 0
+    assert len(at_visits) == expected > 0
+
+
+INFUSION_VITALS = {
+    "systolic_mmhg": ("SYSBP", "mmHg"),
+    "diastolic_mmhg": ("DIABP", "mmHg"),
+    "heart_rate_bpm": ("HR", "beats/min"),
+    "temperature_c": ("TEMP", "C"),
+    "spo2_pct": ("OXYSAT", "%"),
+    "respiratory_rate": ("RESP", "breaths/min"),
+}
+"""``services.infusions.Vitals`` field → VSTESTCD and unit, by hand (the field names and units
+of services/infusions.py)."""
+INFUSION_VISITS = {1: ("day0", 1), 2: ("day7", 8)}
+"""Infusion number → VISIT and VISITDY in the default protocol (default_uc_msc.yaml: two
+infusions 7 days apart, visits day0 and day7; SDTM's planned day has no day 0)."""
+
+
+def test_every_infusion_vital_sign_field_has_a_vs_test() -> None:
+    assert set(infusions.Vitals.model_fields) == set(INFUSION_VITALS)
+
+
+def _infusion_expectations(written: Written) -> dict[tuple[str, str, int, str], dict[str, Any]]:
+    """(USUBJID, VSTPTREF, VSTPTNUM, VSTESTCD) → the values the registry's infusions give."""
+    first = _first_infusion(written.records)
+    expected = {}
+    for infusion in written.records.infusions:
+        start, end = infusion.started_at, infusion.ended_at
+        after = (_utc_text(end), end.date()) if end else (start.date().isoformat(), start.date())
+        taken = {1: (infusion.vitals_before, _utc_text(start), start.date()), 2: (
+            infusion.vitals_after, *after)}  # fmt: skip
+        for number, (vitals, when, day) in taken.items():
+            for field, value in (vitals or {}).items():
+                if value is None:
+                    continue
+                code, unit = INFUSION_VITALS[field]
+                key = (written.usubjid(infusion.patient_id), f"INFUSION {infusion.number}",
+                       number, code)  # fmt: skip
+                expected[key] = {
+                    "value": Decimal(str(value)),
+                    "unit": unit,
+                    "VSTPT": {1: "PRE-INFUSION", 2: "POST-INFUSION"}[number],
+                    "VSDTC": when,
+                    "VSDY": _day(day, first[infusion.patient_id].date()),
+                    "VSRFTDTC": _utc_text(start),
+                    "visit": INFUSION_VISITS[infusion.number],
+                }
+    return expected
+
+
+def _check_infusion_row(row: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert Decimal(row["VSORRES"]) == Decimal(row["VSSTRESN"]) == expected["value"]
+    assert row["VSORRESU"] == row["VSSTRESU"] == expected["unit"]
+    for variable in ("VSTPT", "VSDTC", "VSRFTDTC"):
+        assert row[variable] == expected[variable], variable
+    assert int(row["VSDY"]) == expected["VSDY"]
+    assert (row["VISIT"], int(row["VISITDY"])) == expected["visit"]
+
+
+def test_vs_has_the_vitals_before_and_after_every_infusion(written: Written) -> None:
+    """Against the registry's Infusion records, in the Dataset-JSON and in the CSV."""
+    expected = _infusion_expectations(written)
+    by_patient = Counter(usubjid for usubjid, _, _, _ in expected)
+    assert len(by_patient) == len({i.patient_id for i in written.records.infusions}) > 0
+    assert {number for _, _, number, _ in expected} == {1, 2}
+    with (written.out / "vs.csv").open(encoding="utf-8") as handle:
+        from_csv = list(csv.DictReader(handle))
+    for rows in (written.rows["VS"], from_csv):
+        timed = [r for r in rows if r["VSTPTREF"]]
+        assert Counter(r["USUBJID"] for r in timed) == by_patient
+        found = {(r["USUBJID"], r["VSTPTREF"], int(r["VSTPTNUM"]), r["VSTESTCD"]): r for r in timed}
+        assert len(found) == len(timed)
+        assert set(found) == set(expected)
+        for key, row in found.items():
+            _check_infusion_row(row, expected[key])
+
+
+def _infused(
+    *infused: tuple[int, dt.datetime, dt.datetime | None, dict[str, Any] | None],
+    visit_vitals: dict[str, Any] | None = None,
+) -> sdtm.Records:
+    """One patient of the default protocol with infusions (number, start, end, after-vitals;
+    the before-vitals always BEFORE) and, given ``visit_vitals``, a day0 visit recording them
+    on the first infusion's day."""
+    protocol = models.ProtocolVersion(
+        id=uuid.uuid4(), protocol_code="demo", title="Demo", source_yaml=default_protocol_text()
+    )
+    patient = models.Patient(
+        id=uuid.uuid4(),
+        protocol_version_id=protocol.id,
+        study_code="S01-0007",
+        site_id=uuid.uuid4(),
+    )
+    given = [
+        models.Infusion(
+            id=uuid.uuid4(),
+            patient_id=patient.id,
+            number=number,
+            route="intravenous",
+            actual_dose_per_kg=Decimal(1_000_000),
+            started_at=start,
+            ended_at=end,
+            vitals_before=BEFORE,
+            vitals_after=after,
+        )
+        for number, start, end, after in infused
+    ]
+    visits = []
+    if visit_vitals is not None:
+        day = infused[0][1].date()
+        visits.append(
+            models.Visit(
+                id=uuid.uuid4(),
+                patient_id=patient.id,
+                code="day0",
+                study_day=0,
+                target_date=day,
+                window_start=day,
+                window_end=day,
+                visit_date=day,
+                findings={"vitals": visit_vitals},
+                scores={},
+            )
+        )
+    return sdtm.Records(
+        [patient], [], [protocol], [], given, [], [], [], visits, [], visit_numbers=PLAN
+    )
+
+
+PLAN = {"screening": 1, "day0": 2, "day7": 3, "month1": 4}
+"""VISITNUM of the default protocol's first visits, by planned day (``sdtm.visit_plan``)."""
+BEFORE = {"systolic_mmhg": 120, "diastolic_mmhg": 80, "heart_rate_bpm": 70,
+          "temperature_c": "36.6", "spo2_pct": None, "respiratory_rate": 16}  # fmt: skip
+AFTER = {"systolic_mmhg": 110, "diastolic_mmhg": 70, "heart_rate_bpm": 90,
+         "temperature_c": "37.9", "spo2_pct": 95, "respiratory_rate": None}  # fmt: skip
+MARCH_10 = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)
+
+
+def _timed(records: sdtm.Records) -> dict[tuple[int, str], dict[str, Any]]:
+    rows = sdtm_findings.vs(records).rows
+    return {(row["VSTPTNUM"], row["VSTESTCD"]): row for row in rows if row["VSTPTNUM"]}
+
+
+def test_infusion_vitals_are_timed_at_its_start_and_end() -> None:
+    end = MARCH_10 + dt.timedelta(minutes=45)
+    rows = _timed(_infused((1, MARCH_10, end, AFTER)))
+    assert sorted(rows) == sorted(
+        [(1, "SYSBP"), (1, "DIABP"), (1, "HR"), (1, "TEMP"), (1, "RESP"),
+         (2, "SYSBP"), (2, "DIABP"), (2, "HR"), (2, "TEMP"), (2, "OXYSAT")]
+    )  # fmt: skip
+    pre, post = rows[(1, "RESP")], rows[(2, "TEMP")]
+    assert (pre["VSORRES"], pre["VSORRESU"], pre["VSTPT"]) == ("16", "breaths/min", "PRE-INFUSION")
+    assert (post["VSORRES"], post["VSORRESU"], post["VSTPT"]) == ("37.9", "C", "POST-INFUSION")
+    assert (pre["VSDTC"], post["VSDTC"]) == ("2026-03-10T09:30:00", "2026-03-10T10:15:00")
+    assert pre["VSRFTDTC"] == post["VSRFTDTC"] == "2026-03-10T09:30:00"
+    assert pre["VSTPTREF"] == post["VSTPTREF"] == "INFUSION 1"
+    assert (pre["VISIT"], pre["VISITNUM"], pre["VISITDY"], pre["VSDY"]) == ("day0", 2, 1, 1)
+
+
+def test_after_vitals_without_a_recorded_end_carry_the_date_alone() -> None:
+    rows = _timed(_infused((1, MARCH_10, None, AFTER)))
+    assert rows[(2, "HR")]["VSDTC"] == "2026-03-10"
+    assert rows[(2, "HR")]["VSDY"] == 1
+    assert rows[(1, "HR")]["VSDTC"] == "2026-03-10T09:30:00"
+
+
+def test_an_infusion_ending_after_midnight_dates_its_after_vitals_the_next_day() -> None:
+    start = dt.datetime(2026, 3, 10, 23, 40, tzinfo=dt.UTC)
+    rows = _timed(_infused((1, start, start + dt.timedelta(minutes=50), AFTER)))
+    assert (rows[(1, "HR")]["VSDY"], rows[(2, "HR")]["VSDY"]) == (1, 2)
+    assert rows[(2, "HR")]["VSDTC"] == "2026-03-11T00:30:00"
+
+
+def test_no_after_vitals_give_no_post_infusion_rows() -> None:
+    rows = _timed(_infused((1, MARCH_10, None, None)))
+    assert {number for number, _ in rows} == {1}
+
+
+def test_the_second_infusion_is_at_the_day7_visit_and_a_third_at_none() -> None:
+    """The default protocol gives two infusions, on days 0 and 7; a third (not one the
+    registry would accept, but an imported record might be) has no scheduled visit."""
+    week = dt.timedelta(days=7)
+    records = _infused(
+        (1, MARCH_10, None, None), (2, MARCH_10 + week, None, None),
+        (3, MARCH_10 + 2 * week, None, None),
+    )  # fmt: skip
+    visits = {
+        row["VSTPTREF"]: (row["VISIT"], row["VISITNUM"], row["VISITDY"], row["VSDY"])
+        for row in sdtm_findings.vs(records).rows
+    }
+    assert visits == {
+        "INFUSION 1": ("day0", 2, 1, 1),
+        "INFUSION 2": ("day7", 3, 8, 8),
+        "INFUSION 3": (None, None, None, 15),
+    }
+
+
+def test_vsseq_follows_the_order_the_vitals_were_taken() -> None:
+    """On the infusion day: the visit's own vitals (a date), then before, then after the
+    infusion — also when the after-vitals carry a date alone."""
+    records = _infused((1, MARCH_10, None, AFTER), visit_vitals={"weight_kg": "61.5"})
+    rows = sorted(sdtm_findings.vs(records).rows, key=lambda row: row["VSSEQ"])
+    assert [row["VSSEQ"] for row in rows] == list(range(1, len(rows) + 1))
+    points = [row["VSTPTNUM"] for row in rows]
+    assert points == [None] + [1] * 5 + [2] * 5
+    assert rows[0]["VSTESTCD"] == "WEIGHT"
+
+
+def test_the_cut_off_leaves_out_after_vitals_taken_after_it() -> None:
+    start = dt.datetime(2026, 3, 10, 23, 40, tzinfo=dt.UTC)
+    records = _infused((1, start, start + dt.timedelta(minutes=50), AFTER))
+    cut = sdtm.cut_off(records, start.date())
+    assert {number for number, _ in _timed(cut)} == {1}
+    assert {number for number, _ in _timed(sdtm.cut_off(records, dt.date(2026, 3, 11)))} == {1, 2}
+    assert records.infusions[0].vitals_after == AFTER  # the input is left as it was
+
+
+def test_deidentified_infusion_vitals_move_with_the_offset_or_keep_only_days() -> None:
+    """Safe Harbor (C): VSDTC and VSRFTDTC are dates like the others; the time point
+    variables name no one."""
+    end = MARCH_10 + dt.timedelta(minutes=45)
+    domain = sdtm_findings.vs(_infused((1, MARCH_10, end, AFTER)))
+    key = {"DEMO-S01-0007": PatientKey("S01-0007", "P-KLMNOPQRST", -12)}
+    shifted = deidentify(domain, key, dates="shift", scrub=str).rows
+    days = deidentify(domain, key, dates="days", scrub=str).rows
+    for original, moved, counted in zip(domain.rows, shifted, days, strict=True):
+        assert moved["VSRFTDTC"] == "2026-02-26T09:30:00"  # 10 March - 12 days
+        post = original["VSTPTNUM"] == 2
+        assert moved["VSDTC"] == ("2026-02-26T10:15:00" if post else "2026-02-26T09:30:00")
+        assert (counted["VSDTC"], counted["VSRFTDTC"]) == (None, None)
+        assert counted["VSDY"] == moved["VSDY"] == original["VSDY"] == 1
+        for row in (moved, counted):
+            assert row["USUBJID"] == "DEMO-P-KLMNOPQRST"
+            assert (row["VSTPT"], row["VSTPTREF"]) == (original["VSTPT"], "INFUSION 1")
+            assert not any("S01-0007" in str(value) for value in row.values())
 
 
 FACIT_ITEMS = ("HI7", "HI12", "An1", "An2", "An3", "An4", "An5", "An7", "An8", "An12", "An14",
@@ -726,7 +973,7 @@ def test_the_cut_off_keeps_what_started_on_it_and_opens_what_ended_after(
 
 def test_batches_give_the_same_files_as_one_read(written: Written, tmp_path: Path) -> None:
     """Patients 3 at a time, rows appended: byte for byte the files of the single read."""
-    database = Database(f"sqlite:///{written.out.parent / 'registry.sqlite3'}")
+    database = Database(written.url)
     plan = sdtm_export.prepare(database)
     writer = sdtm_write.Writer(tmp_path, "LUPUS-MSC", created=CREATED)
     batches = 0

@@ -32,7 +32,8 @@ Conventions (documented in the define file too):
   ``CMPDNEQ`` is the §11 prednisone equivalent the registry derived, ``CMCAT`` marks those
   medications as systemic glucocorticoids.
 * A data cut-off (``cut_off``) leaves out what started after it and leaves open what ended
-  after it (an end after the cut-off was not yet known on that day).
+  after it (an end after the cut-off was not yet known on that day, nor the vitals taken after
+  an infusion that ended after it).
 """
 
 from __future__ import annotations
@@ -162,7 +163,14 @@ def cut_off(records: Records, day: dt.date) -> Records:
     def opened(record: Any, name: str) -> Any:
         return _copy(record, **{name: None}) if after(getattr(record, name)) else record
 
-    infusions = [opened(i, "ended_at") for i in records.infusions if i.started_at.date() <= day]
+    def unfinished(infusion: models.Infusion) -> models.Infusion:
+        """An infusion ending after ``day`` is open, and its after-vitals not yet taken."""
+        if not after(infusion.ended_at):
+            return infusion
+        copied: models.Infusion = _copy(infusion, ended_at=None, vitals_after=None)
+        return copied
+
+    infusions = [unfinished(i) for i in records.infusions if i.started_at.date() <= day]
     kept = {i.id for i in infusions}
     visits = [v for v in records.visits if v.visit_date is None or v.visit_date <= day]
     dated = {v.id for v in visits if v.visit_date is not None}

@@ -5,11 +5,14 @@ dataset), applied to the SDTM-style domains, variable by variable from their met
 
 * (R) ``USUBJID`` becomes ``<STUDYID>-<pseudonym>`` and ``SUBJID`` the pseudonym — the
   patient's stable random code from ``services.deidentification``; the study code is gone.
-* (C) Dates: every ``date``/``datetime`` variable moves by the patient's secret offset
-  (``"shift"``: intervals stay exact) or is left empty (``"days"``: only the study days
-  ``--DY`` and ``VISITDY``, counted from the first infusion, remain). ``BRTHDTC`` is always
-  empty. ``AGE`` above 89 is written as 90, meaning "90 or older" (Safe Harbor aggregates ages
-  over 89 into one category; the integer variable cannot hold a text category).
+* (C) Dates: every ``date``/``datetime`` variable — the infusion start ``VSRFTDTC`` of the
+  vitals timed around an infusion too — moves by the patient's secret offset, its time of day
+  kept (``"shift"``: intervals stay exact) or is left empty (``"days"``: only the study days
+  ``--DY`` and ``VISITDY``, counted from the first infusion, remain). The time point variables
+  (``VSTPT``, ``VSTPTNUM``, ``VSTPTREF`` "INFUSION <n>") are no dates and name no one: they
+  stay. ``BRTHDTC`` is always empty. ``AGE`` above 89 is written as 90, meaning "90 or older"
+  (Safe Harbor aggregates ages over 89 into one category; the integer variable cannot hold a
+  text category).
 * (R) ``EXLOT``, the lot's chain-of-identity code, is a unique code tied to the patient: empty.
 * (A) Names and record numbers are never in the domains. Free text — the reported adverse-event
   term ``AETERM`` and the medication name ``CMTRT`` — goes through ``scrub``, which redacts the

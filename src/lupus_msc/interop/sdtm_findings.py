@@ -4,7 +4,10 @@ Pure functions over ``sdtm.Records``; only visits that took place (``visit_date`
 records, each with ``VISITNUM``/``VISIT``/``VISITDY`` and the study day as LB has them.
 
 * VS — the visit's ``vitals`` findings (``services.visit_findings.Vitals``), one record per
-  measurement, in the one unit the registry records it in (``sdtm_terms.VITAL_SIGNS``).
+  measurement, in the one unit the registry records it in (``sdtm_terms.VITAL_SIGNS``); and the
+  vitals of each infusion (``Infusion.vitals_before``/``vitals_after``,
+  ``services.infusions.Vitals``), timed around it as SDTMIG 3.x section 4.4.10 times findings
+  planned around a reference point such as a dose (``infusion_vs_rows``).
 * QS — FACIT-Fatigue (§13), a questionnaire the patient answers: one record per answered item,
   ``QSTESTCD`` the §13 item code and the response 0–4 as given (not reverse-scored); 8 or 9 are
   kept in ``QSORRES`` with ``QSSTAT`` NOT DONE (§13 step 1 treats them as missing); and the total
@@ -19,6 +22,8 @@ records, each with ``VISITNUM``/``VISIT``/``VISITDY`` and the study day as LB ha
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -30,7 +35,10 @@ from lupus_msc.interop.sdtm import (
     Row,
     checked_domain,
     identifiers,
+    iso_date,
+    iso_datetime,
     number_text,
+    planned_day,
     sequenced,
     subjects,
     visit_numbers,
@@ -42,6 +50,8 @@ from lupus_msc.interop.sdtm_terms import (
     FACIT_NOT_ANSWERED,
     FACIT_TESTS,
     FACIT_TOTAL,
+    INFUSION_TIME_POINTS,
+    INFUSION_VITALS,
     NOT_DONE,
     PGA_CATEGORY,
     PGA_TEST,
@@ -50,6 +60,7 @@ from lupus_msc.interop.sdtm_terms import (
     SLEDAI_TOTAL,
     VITAL_SIGNS,
 )
+from lupus_msc.protocol.loading import ProtocolError, load_protocol
 from lupus_msc.store import models
 
 
@@ -78,29 +89,123 @@ def _result(prefix: str, value: Decimal | None, status: str | None = None) -> Ro
     }
 
 
-def vs(records: Records) -> Domain:
-    """One record per vital sign recorded at a visit."""
+def _measured(base: Row, vitals: dict[str, Any], fields: dict[str, str]) -> list[Row]:
+    """One row per recorded vital sign of ``vitals``; ``fields`` maps its field names to the
+    ``VITAL_SIGNS`` keys (fields it does not map are not vital signs)."""
     rows = []
-    for visit, base in _visits(records, VS):
-        for field, value in (visit.findings.get("vitals") or {}).items():
-            if value is None or field not in VITAL_SIGNS:
-                continue
-            testcd, test, unit = VITAL_SIGNS[field]
-            number = _decimal(value)
-            text = number_text(number)
-            rows.append(
-                {
-                    **base,
-                    "VSTESTCD": testcd,
-                    "VSTEST": test,
-                    "VSORRES": text,
-                    "VSORRESU": unit,
-                    "VSSTRESC": text,
-                    "VSSTRESN": number,
-                    "VSSTRESU": unit,
-                }
-            )
-    return checked_domain(VS, sequenced(VS, rows, ("VSDTC", "VSTESTCD")))
+    for field, value in vitals.items():
+        if value is None or field not in fields:
+            continue
+        testcd, test, unit = VITAL_SIGNS[fields[field]]
+        number = _decimal(value)
+        text = number_text(number)
+        rows.append(
+            {
+                **base,
+                "VSTESTCD": testcd,
+                "VSTEST": test,
+                "VSORRES": text,
+                "VSORRESU": unit,
+                "VSSTRESC": text,
+                "VSSTRESN": number,
+                "VSSTRESU": unit,
+            }
+        )
+    return rows
+
+
+@functools.cache
+def _infusion_visits(source_yaml: str) -> dict[int, tuple[str, int]]:
+    """Infusion number → (visit code, schedule day) in a protocol: the n-th infusion is due on
+    the n-th of ``Dosing.infusion_days``, and the protocol has a visit on each of those days
+    (``protocol.model.Protocol`` refuses a schedule without one)."""
+    try:
+        protocol = load_protocol(source_yaml)
+    except ProtocolError:  # a stored protocol was checked on load; never expected
+        return {}
+    codes = {visit.day: visit.code for visit in protocol.visits}
+    days = enumerate(protocol.dosing.infusion_days(), start=1)
+    return {number: (codes[day], day) for number, day in days if day in codes}
+
+
+def _schedules(records: Records) -> dict[uuid.UUID, dict[int, tuple[str, int]]]:
+    """``_infusion_visits`` of each infused patient's protocol, by patient id."""
+    sources = {protocol.id: protocol.source_yaml for protocol in records.protocols}
+    infused = {infusion.patient_id for infusion in records.infusions}
+    return {
+        patient.id: _infusion_visits(sources[patient.protocol_version_id])
+        for patient in records.patients
+        if patient.id in infused
+    }
+
+
+def _infusion_visit(
+    schedule: dict[int, tuple[str, int]], number: int, numbers: dict[str, int]
+) -> Row:
+    """``VISITNUM``/``VISIT``/``VISITDY`` of the protocol visit of the ``number``-th infusion,
+    all empty when the patient's protocol schedules no visit for it."""
+    code, day = schedule.get(number, ("", 0))
+    if code not in numbers:
+        return {"VISITNUM": None, "VISIT": None, "VISITDY": None}
+    return {"VISITNUM": numbers[code], "VISIT": code, "VISITDY": planned_day(day)}
+
+
+def infusion_vs_rows(records: Records) -> list[Row]:
+    """The vital signs of every infusion, as SDTMIG 3.x (section 4.4.10, timing variables)
+    times findings planned around a reference point: ``VSTPTREF`` names the infusion
+    ("INFUSION <n>", the registry's ``Infusion.number``: one EX record each), ``VSRFTDTC`` its
+    start, ``VSTPT``/``VSTPTNUM`` PRE-INFUSION 1 (``vitals_before``) and POST-INFUSION 2
+    (``vitals_after``). ``VSELTM`` is the *planned* elapsed time and the protocol plans none, so
+    it is not given.
+
+    ``VSDTC``: the before-vitals at the infusion start; the after-vitals at its end, the moment
+    they follow, as the record holds no time of their own; without a recorded end, only the
+    start's date — SDTM writes a date/time at the precision collected and never imputes a time
+    (SDTMIG 3.x section 4.4, ISO 8601 dates). ``VSDY`` by the study-day rule (``study_day``)."""
+    found = subjects(records)
+    numbers = visit_numbers(records)
+    schedules = _schedules(records)
+    rows = []
+    for infusion in records.infusions:
+        subject = found[infusion.patient_id]
+        reference = {
+            **identifiers(subject, VS),
+            **_infusion_visit(schedules[infusion.patient_id], infusion.number, numbers),
+            "VSTPTREF": f"INFUSION {infusion.number}",
+            "VSRFTDTC": iso_datetime(infusion.started_at),
+        }
+        start, end = infusion.started_at, infusion.ended_at
+        before = (iso_datetime(start), start.date())
+        after = (iso_datetime(end), end.date()) if end else (iso_date(start.date()), start.date())
+        taken = ((infusion.vitals_before, before), (infusion.vitals_after, after))
+        for number, (vitals, (when, day)) in enumerate(taken, start=1):
+            timing = {
+                "VSDTC": when,
+                "VSDY": subject.day(day),
+                "VSTPT": INFUSION_TIME_POINTS[number - 1],
+                "VSTPTNUM": number,
+            }
+            rows.extend(_measured({**reference, **timing}, vitals or {}, INFUSION_VITALS))
+    return rows
+
+
+def _in_time(row: Row) -> tuple[str, str, int, str]:
+    """Day, then infusion start (visit vitals first), time point, test."""
+    return (row["VSDTC"][:10], row.get("VSRFTDTC") or "", row.get("VSTPTNUM") or 0, row["VSTESTCD"])
+
+
+def vs(records: Records) -> Domain:
+    """One record per vital sign recorded at a visit or around an infusion; ``VSSEQ`` in the
+    order they were taken."""
+    visit_fields = {field: field for field in VITAL_SIGNS}
+    rows = [
+        row
+        for visit, base in _visits(records, VS)
+        for row in _measured(base, visit.findings.get("vitals") or {}, visit_fields)
+    ]
+    rows.extend(infusion_vs_rows(records))
+    rows.sort(key=_in_time)
+    return checked_domain(VS, sequenced(VS, rows, ()))  # sequenced's sort is stable
 
 
 def _facit_rows(base: Row, visit: models.Visit) -> list[Row]:

@@ -238,9 +238,20 @@ VS = _domain(
     "--STRESC",
     "--STRESN",
     "--STRESU",
-    *_at_visit("Date/Time of Measurements", "Study Day of Vital Signs"),
-    keys=("--TESTCD", "VISITNUM"),
-    comment="Vital signs and weight recorded at the protocol visits (visit findings 'vitals').",
+    *_at_visit("Date/Time of Measurements", "Study Day of Vital Signs", "datetime"),
+    _v("--TPT", "Planned Time Point Name", codelist="LUPUS-MSC.VSTPT"),
+    _v("--TPTNUM", "Planned Time Point Number", "integer"),
+    _v("--TPTREF", "Time Point Reference", codelist="LUPUS-MSC.VSTPTREF"),
+    _v("--RFTDTC", "Date/Time of Reference Time Point", "datetime"),
+    keys=("--TESTCD", "VISITNUM", "--TPTREF", "--TPTNUM"),
+    comment="Vital signs and weight recorded at the protocol visits (visit findings 'vitals'; "
+    "VSDTC the visit date, no time point), and the vital signs taken before and after each "
+    "infusion (VSTPTREF 'INFUSION <n>', the registry's n-th infusion of the patient, the EX "
+    "record starting at VSRFTDTC, the infusion start; VSTPT PRE-INFUSION, VSTPTNUM 1, VSDTC "
+    "the infusion start; POST-INFUSION, VSTPTNUM 2, VSDTC the infusion end, or only the "
+    "start's date when no end is recorded, as no time was collected). VISIT is the protocol "
+    "visit on the infusion's scheduled day. VSELTM is not given: the protocol plans no "
+    "elapsed time for these vitals.",
 )
 
 QS = _domain(
@@ -302,6 +313,8 @@ CODELISTS: dict[str, str] = {
     "LOINC": "LOINC codes of instruments.md section 15 (empty where section 15 gives none)",
     "VSTESTCD": "CDISC CT VSTESTCD",
     "VSTEST": "CDISC CT VSTEST",
+    "LUPUS-MSC.VSTPT": "Vital signs time points around an infusion",
+    "LUPUS-MSC.VSTPTREF": "INFUSION <n>: the patient's n-th infusion in the registry",
     "LUPUS-MSC.ARMCD": "MSC = the protocol's cell-therapy arm; NOTASSGN = not assigned (no "
     "consent); NOTTRT = assigned, not treated (no infusion)",
     "LUPUS-MSC.CTCAE-TERM": "CTCAE v5.0 term of the section 12 graded terms (empty when the "
@@ -337,6 +350,7 @@ TERMS: dict[str, tuple[str, ...]] = {
     "SPECTYPE": tuple(dict.fromkeys(spec for _, _, spec in terms.LAB_TESTS.values())),
     "VSTESTCD": tuple(code for code, _, _ in terms.VITAL_SIGNS.values()),
     "VSTEST": tuple(name for _, name, _ in terms.VITAL_SIGNS.values()),
+    "LUPUS-MSC.VSTPT": terms.INFUSION_TIME_POINTS,
     "LUPUS-MSC.ARMCD": ("MSC", "NOTASSGN", "NOTTRT"),
     "LUPUS-MSC.CTCAE-GRADE": ("1", "2", "3", "4", "5"),
     "LUPUS-MSC.REL": terms.RELATEDNESS,

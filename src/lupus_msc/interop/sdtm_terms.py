@@ -105,6 +105,17 @@ VITAL_SIGNS: dict[str, tuple[str, str, str]] = {
 }
 """``services.visit_findings.Vitals`` field → (VSTESTCD, VSTEST, unit). The registry records each
 in this one unit, so original and standard units are the same."""
+INFUSION_VITALS: dict[str, str] = {
+    "systolic_mmhg": "systolic_mmhg",
+    "diastolic_mmhg": "diastolic_mmhg",
+    "heart_rate_bpm": "heart_rate_bpm",
+    "temperature_c": "temperature_c",
+    "spo2_pct": "spo2_pct",
+    "respiratory_rate": "respiratory_rate_min",
+}
+"""``services.infusions.Vitals`` field → its ``VITAL_SIGNS`` key (same measurement, same unit)."""
+INFUSION_TIME_POINTS = ("PRE-INFUSION", "POST-INFUSION")
+"""``VSTPT`` of the vitals taken before and after an infusion, ``VSTPTNUM`` 1 and 2."""
 
 FACIT_CATEGORY = "FACIT-F"
 FACIT_TOTAL = ("FACITTOT", "FACIT-Fatigue Total Score")
