@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -28,66 +26,28 @@ from lupus_msc.analytics.registry_extract import read_registry
 from lupus_msc.interop.dataset_export import export_batches
 from lupus_msc.interop.deidentify import deidentify_dataset
 from lupus_msc.interop.free_text import REDACTED, scrub_terms
-from lupus_msc.services.cohort_loader import load
 from lupus_msc.services.deidentification import keys_for
 from lupus_msc.store.database import Database
-from lupus_msc.store.models import Infusion, Patient, Site
+from lupus_msc.store.models import Infusion, Site
+from tests.cli_fixtures import (
+    Identity,
+    assert_no_identifier,
+    files_text,
+    registry_fixtures,
+    run_cli,
+)
 
 AS_OF = "2026-06-30"
 
-
-@pytest.fixture(scope="module")
-def registry_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('export') / 'registry.sqlite3'}"
-    database = Database(url)
-    database.upgrade()
-    load(database, 20, seed=3)
-    database.dispose()
-    return url
-
-
-@pytest.fixture(scope="module")
-def identities(registry_url: str) -> list[tuple[str, str, str, str, str]]:
-    """Every patient's study code, given and family name, record number and date of birth."""
-    database = Database(registry_url)
-    with database.reads() as session:
-        rows = session.execute(
-            select(
-                Patient.study_code,
-                Patient.given_name,
-                Patient.family_name,
-                Patient.medical_record_number,
-                Patient.date_of_birth,
-            )
-        ).all()
-    database.dispose()
-    return [(code, given, family, mrn, born.isoformat()) for code, given, family, mrn, born in rows]
+registry_url, identities = registry_fixtures("export", patients=20, seed=3)
 
 
 def run(command: list[str], url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*command, "export", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "LUPUS_MSC_DATABASE_URL": url},
-    )
+    return run_cli(command, url, "export", *args)
 
 
 def read_frame(path: Path) -> pl.DataFrame:
     return pl.read_csv(path) if path.suffix == ".csv" else pl.read_parquet(path)
-
-
-def files_text(directory: Path) -> str:
-    """Everything the export holds, as text: CSV and JSON as written, Parquet as CSV."""
-    parts = []
-    for path in sorted(directory.iterdir()):
-        if path.suffix == ".parquet":
-            parts.append(pl.read_parquet(path).write_csv())
-        else:
-            parts.append(path.read_text(encoding="utf-8"))
-    return "\n".join(parts)
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
@@ -108,7 +68,7 @@ def test_each_format_writes_the_three_tables_and_the_description(
 def test_a_deidentified_export_holds_no_identifier_and_is_stable(
     lupus_msc_command: list[str],
     registry_url: str,
-    identities: list[tuple[str, str, str, str, str]],
+    identities: list[Identity],
     tmp_path: Path,
     kind: str,
     dates: str,
@@ -122,12 +82,7 @@ def test_a_deidentified_export_holds_no_identifier_and_is_stable(
         assert done.returncode == 0, done.stderr
     text = files_text(first)
     assert "P-" in text
-    for code, given, family, mrn, born in identities:
-        assert code not in text
-        assert mrn not in text
-        assert born not in text
-        for name in (given, family):
-            assert not re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE), name
+    assert_no_identifier(text, identities)
     about = json.loads((first / "dataset.json").read_text())
     assert about["as_of_year"] == 2026 and "as_of" not in about and about["dates"] == dates
     patients = read_frame(first / f"patients.{kind}")
@@ -266,14 +221,10 @@ def test_the_progress_bar_is_drawn_on_a_terminal(
     with database.reads() as session:
         infused = session.scalar(select(func.count(func.distinct(Infusion.patient_id))))
     database.dispose()
-    done = subprocess.run(
-        [*lupus_msc_command, "export", "csv", "--batch-size", "2", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "LUPUS_MSC_DATABASE_URL": registry_url, "FORCE_COLOR": "1"},
-    )
+    done = run_cli(
+        lupus_msc_command, registry_url, "export", "csv", "--batch-size", "2",
+        "--out", str(tmp_path), env={"FORCE_COLOR": "1"},
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     batches = -(-infused // 2)
     assert f"batch 1/{batches}" in done.stderr and "━" in done.stderr, done.stderr

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -20,55 +19,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lupus_msc.services.cohort_loader import load
 from lupus_msc.store.database import Database
 from lupus_msc.store.models import DeidentificationKey, Patient
+from tests.cli_fixtures import (
+    Identity,
+    assert_no_identifier,
+    files_text,
+    registry_fixtures,
+    run_cli,
+)
 
 AS_OF = "2026-06-30"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 METADATA_DATES = ("datasetJSONCreationDateTime", "CreationDateTime", "FileOID")
 
-
-@pytest.fixture(scope="module")
-def registry_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('cdisc') / 'registry.sqlite3'}"
-    database = Database(url)
-    database.upgrade()
-    load(database, 12, seed=5)
-    database.dispose()
-    return url
-
-
-@pytest.fixture(scope="module")
-def identities(registry_url: str) -> list[tuple[str, str, str, str, str]]:
-    database = Database(registry_url)
-    with database.reads() as session:
-        rows = session.execute(
-            select(
-                Patient.study_code,
-                Patient.given_name,
-                Patient.family_name,
-                Patient.medical_record_number,
-                Patient.date_of_birth,
-            )
-        ).all()
-    database.dispose()
-    return [(code, given, family, mrn, born.isoformat()) for code, given, family, mrn, born in rows]
+registry_url, identities = registry_fixtures("cdisc", patients=12, seed=5)
 
 
 def run(command: list[str], url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*command, "export", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "LUPUS_MSC_DATABASE_URL": url},
-    )
-
-
-def files_text(directory: Path) -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(directory.iterdir()))
+    return run_cli(command, url, "export", *args)
 
 
 def _rows(out: Path, name: str) -> list[dict[str, object]]:
@@ -94,21 +63,16 @@ def test_each_format_writes_its_files(
     assert "12 patients" in done.stdout
 
 
-def _no_identifier(text: str, identities: list[tuple[str, str, str, str, str]]) -> None:
+def _no_identifier(text: str, identities: list[Identity]) -> None:
     assert "P-" in text
-    for code, given, family, mrn, born in identities:
-        assert code not in text
-        assert mrn not in text
-        assert born not in text
-        for name in (given, family):
-            assert not re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE), name
+    assert_no_identifier(text, identities)
 
 
 @pytest.mark.parametrize("kind", ["sdtm", "odm"])
 def test_days_leaves_no_identifier_and_no_calendar_date(
     lupus_msc_command: list[str],
     registry_url: str,
-    identities: list[tuple[str, str, str, str, str]],
+    identities: list[Identity],
     tmp_path: Path,
     kind: str,
 ) -> None:
@@ -154,7 +118,7 @@ DATES = {
 def test_shift_moves_every_date_of_a_patient_by_their_offset(
     lupus_msc_command: list[str],
     registry_url: str,
-    identities: list[tuple[str, str, str, str, str]],
+    identities: list[Identity],
     tmp_path: Path,
 ) -> None:
     plain, private = tmp_path / "plain", tmp_path / "private"

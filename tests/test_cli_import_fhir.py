@@ -6,7 +6,6 @@ nothing written."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -18,20 +17,18 @@ from sqlalchemy import func, select
 from lupus_msc.interop import fhir_observations
 from lupus_msc.interop.fhir_common import STUDY_CODE_SYSTEM
 from lupus_msc.services import visits
-from lupus_msc.services.cohort_loader import load
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.services.visit_findings import VisitIn
 from lupus_msc.store.database import Database
 from lupus_msc.store.models import AuditEvent, LabResult, Patient, Visit
+from tests.cli_fixtures import count_rows, run_cli, seeded_registry
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any], uuid.UUID]:
     """The registry's URL, a Bundle of one visit's results, and that visit (now cleared)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('import') / 'registry.sqlite3'}"
+    url = seeded_registry(tmp_path_factory, "import", patients=4, seed=2)
     database = Database(url)
-    database.upgrade()
-    load(database, 4, seed=2)
     with unit_of_work(database, None) as session:
         lab = session.scalars(select(LabResult).where(~LabResult.superseded).limit(1)).one()
         visit = session.get(Visit, lab.visit_id)
@@ -57,22 +54,14 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, A
 
 
 def run(command: list[str], url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*command, "import", "fhir", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "LUPUS_MSC_DATABASE_URL": url},
-    )
+    return run_cli(command, url, "import", "fhir", *args)
 
 
 def counts(url: str, visit_id: uuid.UUID) -> tuple[int, int, int]:
     """Rows of lab_results, of the audit trail, and the visit's current results."""
+    labs, audit = count_rows(url, LabResult, AuditEvent)
     database = Database(url)
     with database.reads() as session:
-        labs = session.scalar(select(func.count()).select_from(LabResult)) or 0
-        audit = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
         current = select(func.count()).where(LabResult.visit_id == visit_id, ~LabResult.superseded)
         active = session.scalar(current) or 0
     database.dispose()

@@ -7,7 +7,6 @@ numbers either way, and refuse bad options with exit code 2 and a message naming
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -16,31 +15,19 @@ import pytest
 
 from lupus_msc.analytics.dataset import AnalysisDataset, build
 from lupus_msc.analytics.registry_extract import read_registry
-from lupus_msc.services.cohort_loader import load
 from lupus_msc.store.database import Database
+from tests.cli_fixtures import run_cli, seeded_registry
 
 AS_OF = "2026-06-30"
 
 
 @pytest.fixture(scope="module")
 def registry_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('report') / 'registry.sqlite3'}"
-    database = Database(url)
-    database.upgrade()
-    load(database, 12, seed=3)
-    database.dispose()
-    return url
+    return seeded_registry(tmp_path_factory, "report", patients=12, seed=3)
 
 
 def run(command: list[str], url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*command, "report", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "LUPUS_MSC_DATABASE_URL": url},
-    )
+    return run_cli(command, url, "report", *args)
 
 
 @pytest.fixture(scope="module")
