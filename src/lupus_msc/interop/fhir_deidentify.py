@@ -27,10 +27,11 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from lupus_msc.interop.fhir_common import BASE
-from lupus_msc.interop.free_text import scrub
+from lupus_msc.interop.free_text import WORD, scrub
 
 PSEUDONYM_SYSTEM = f"{BASE}/sid/pseudonym"
 KEEPS_IDS = frozenset({"ResearchStudy"})
@@ -38,6 +39,9 @@ DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
 REFERENCE = re.compile(r"^([A-Za-z]+)/(.+)$")
 NOT_TEXT = frozenset({"system", "code", "reference", "url", "resourceType", "id", "status"})
 """Keys whose string values are codes or links, not text: never scrubbed."""
+CACHED = 65_536
+"""Strings whose shifted, rewritten or split form is kept (they repeat: codes, displays, a
+patient's visit dates and references); bounded, so memory stays flat over a long export."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,10 @@ def resource_id(key: FhirKey, original: str) -> str:
     return f"{key.pseudonym}-{uuid.uuid5(key.secret, original)}"
 
 
+@lru_cache(maxsize=CACHED)
 def _shift(text: str, days: int) -> str:
+    if text[4:5] != "-":  # DATE needs it: most strings are not dates, and skip the regex
+        return text
     match = DATE.match(text)
     if match is None:
         return text
@@ -68,6 +75,7 @@ def _shift(text: str, days: int) -> str:
     return (day + dt.timedelta(days=days)).isoformat() + (match[2] or "")
 
 
+@lru_cache(maxsize=CACHED)
 def _reference(text: str, key: FhirKey) -> str:
     match = REFERENCE.match(text)
     if match is None or match[1] in KEEPS_IDS:
@@ -77,23 +85,34 @@ def _reference(text: str, key: FhirKey) -> str:
     return f"{match[1]}/{resource_id(key, match[2])}"
 
 
+@lru_cache(maxsize=CACHED)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(word.lower() for word in WORD.findall(text))
+
+
+def _string(text: str, name: str, key: FhirKey) -> str:
+    if name == "reference":
+        return _reference(text, key)
+    shifted = _shift(text, key.offset_days)
+    if shifted != text or name in NOT_TEXT:
+        return shifted
+    # scrub changes only the words that are identifiers: none, nothing to scrub
+    return text if _words(text).isdisjoint(key.identifiers) else scrub(text, key.identifiers)
+
+
 def _walk(value: Any, key: FhirKey, name: str) -> Any:
+    if type(value) is str:
+        return _string(value, name, key)
     if isinstance(value, dict):
         return {k: _walk(v, key, k) for k, v in value.items() if k != "identifier"}
     if isinstance(value, list):
         return [_walk(item, key, name) for item in value]
-    if not isinstance(value, str):
-        return value
-    if name == "reference":
-        return _reference(value, key)
-    shifted = _shift(value, key.offset_days)
-    if shifted != value or name in NOT_TEXT:
-        return shifted
-    return scrub(value, key.identifiers)
+    return value
 
 
 def deidentify(resource: dict[str, Any], key: FhirKey) -> dict[str, Any]:
-    """The de-identified copy of ``resource`` (JSON form) of the patient ``key`` belongs to."""
+    """The de-identified copy of ``resource`` (JSON form) of the patient ``key`` belongs to;
+    ``resource`` itself is left as it was (its elements may be shared with other resources)."""
     kind = resource["resourceType"]
     if kind == "Patient":
         return {
@@ -102,10 +121,13 @@ def deidentify(resource: dict[str, Any], key: FhirKey) -> dict[str, Any]:
             "identifier": [{"system": PSEUDONYM_SYSTEM, "value": key.pseudonym}],
             **({"gender": resource["gender"]} if "gender" in resource else {}),
         }
-    kept = resource.get("identifier") if kind == "Consent" else None
-    copy: dict[str, Any] = _walk(resource, key, "")
-    if kind not in KEEPS_IDS:
-        copy["id"] = resource_id(key, resource["id"])
-    if kept:
-        copy["identifier"] = kept
+    copy: dict[str, Any] = {}
+    for name, value in resource.items():
+        if name == "identifier":
+            if kind == "Consent" and value:  # the form version: it names a form, not a person
+                copy[name] = value
+        elif name == "id" and kind not in KEEPS_IDS:
+            copy[name] = resource_id(key, value)
+        else:
+            copy[name] = _walk(value, key, name)
     return copy

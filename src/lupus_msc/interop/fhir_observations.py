@@ -1,20 +1,32 @@
 """Observations: a visit's lab results (LOINC + UCUM, §15) and its scores (SLEDAI-2K with its
-descriptors as components, PGA, FACIT-Fatigue; local codes, §15 gives no LOINC for them)."""
+descriptors as components, PGA, FACIT-Fatigue; local codes, §15 gives no LOINC for them).
+
+``*_draft`` functions build ``fhir_common.Draft``s (the bulk export's form); the others return
+validated R4B models."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from fhir.resources.R4B.codeableconcept import CodeableConcept
-from fhir.resources.R4B.observation import (
-    Observation,
-    ObservationComponent,
-    ObservationReferenceRange,
-)
+from fhir.resources.R4B.observation import Observation, ObservationReferenceRange
 
 from lupus_msc.clinical import codes
-from lupus_msc.interop.fhir_common import LAB_SYSTEM, SCORE_SYSTEM, local, quantity, reference
+from lupus_msc.interop.fhir_common import (
+    CACHED,
+    LAB_SYSTEM,
+    SCORE_SYSTEM,
+    Draft,
+    Json,
+    Part,
+    built,
+    date,
+    element,
+    local,
+    quantity,
+    reference,
+)
 from lupus_msc.services.visit_labs import ANALYTES
 from lupus_msc.store import models
 
@@ -27,11 +39,11 @@ SCORES = {
 """Score key in ``Visit.scores`` → local code (the same codes as ``codes.LOCAL_SCORES``)."""
 
 
-def _category(code: str, display: str) -> list[CodeableConcept]:
+def _category(code: str, display: str) -> list[Part]:
     return [local(CATEGORY_SYSTEM, code, display)]
 
 
-def lab_code(lab: models.LabResult) -> CodeableConcept:
+def lab_code(lab: models.LabResult) -> Part:
     """The §15 LOINC code of the analyte's concept, else the local lab code."""
     concept = ANALYTES[lab.analyte].concept
     if concept is None:
@@ -40,38 +52,58 @@ def lab_code(lab: models.LabResult) -> CodeableConcept:
     return local(loinc.system, loinc.code, loinc.display)
 
 
-def _range(lab: models.LabResult) -> list[ObservationReferenceRange] | None:
-    if lab.reference_low is None and lab.reference_high is None:
+@lru_cache(maxsize=CACHED)
+def _range_part(low: str | None, high: str | None, unit: str) -> Part:
+    return Part(
+        ObservationReferenceRange(
+            low=None if low is None else quantity(Decimal(low), unit).model,
+            high=None if high is None else quantity(Decimal(high), unit).model,
+        )
+    )
+
+
+def _range(lab: models.LabResult) -> list[Part] | None:
+    """The lab's reference range: a Part shared by the analyte's results, cached by the
+    limits' spelling as ``quantity`` is (30 and 30.0 are equal Decimals, not equal JSON)."""
+    low, high = lab.reference_low, lab.reference_high
+    if low is None and high is None:
         return None
-    low = None if lab.reference_low is None else quantity(lab.reference_low, lab.unit)
-    high = None if lab.reference_high is None else quantity(lab.reference_high, lab.unit)
-    return [ObservationReferenceRange(low=low, high=high)]
+    return [
+        _range_part(
+            None if low is None else str(low), None if high is None else str(high), lab.unit
+        )
+    ]
 
 
-def lab_observation(lab: models.LabResult, visit: models.Visit) -> Observation:
+def lab_observation_draft(lab: models.LabResult, visit: models.Visit) -> Draft:
     """A lab result as reported: the value in its unit (UCUM), the lab's reference range."""
     value: dict[str, Any] = (
         {"valueQuantity": quantity(lab.value, lab.unit)}
         if lab.value is not None
         else {"valueString": lab.text_value}
     )
-    return Observation(
+    return Draft(
+        Observation,
         id=str(lab.id),
         status="amended" if lab.superseded else "final",
         category=_category("laboratory", "Laboratory"),
         code=lab_code(lab),
         subject=reference("Patient", visit.patient_id),
         encounter=reference("Encounter", visit.id),
-        effectiveDateTime=visit.visit_date,
+        effectiveDateTime=date(visit.visit_date),
         referenceRange=_range(lab),
         **value,
     )
 
 
-def _sledai_components(result: dict[str, Any]) -> list[ObservationComponent]:
+def lab_observation(lab: models.LabResult, visit: models.Visit) -> Observation:
+    return built(Observation, lab_observation_draft(lab, visit))
+
+
+def _sledai_components(result: dict[str, Any]) -> list[Json]:
     """One component per descriptor that counted, with its weight (§1)."""
     return [
-        ObservationComponent(
+        element(
             code=local(SCORE_SYSTEM, f"sledai-2k-{name}", f"SLEDAI-2K {name}"),
             valueInteger=int(points),
         )
@@ -92,23 +124,28 @@ def _has_value(key: str, result: Any) -> bool:
     return isinstance(result, dict) and result.get(field) is not None
 
 
-def score_observations(visit: models.Visit) -> list[Observation]:
+def score_drafts(visit: models.Visit) -> list[Draft]:
     """The visit's SLEDAI-2K, PGA and FACIT-F results that have a value, ids ``<visit>-<key>``.
 
     SLEDAI-2K is a valueInteger; PGA and FACIT-F are Quantities in the UCUM unit ``{score}``
     (R4 has no valueDecimal, and a prorated FACIT-F score, §13, is fractional).
     """
     return [
-        Observation(
+        Draft(
+            Observation,
             id=f"{visit.id}-{key.replace('_', '-')}",
             status="final",
             category=_category("survey", "Survey"),
             code=local(SCORE_SYSTEM, *SCORES[key]),
             subject=reference("Patient", visit.patient_id),
             encounter=reference("Encounter", visit.id),
-            effectiveDateTime=visit.visit_date,
+            effectiveDateTime=date(visit.visit_date),
             **_score_value(key, visit.scores[key]),
         )
         for key in SCORES
         if _has_value(key, visit.scores.get(key))
     ]
+
+
+def score_observations(visit: models.Visit) -> list[Observation]:
+    return [built(Observation, draft) for draft in score_drafts(visit)]

@@ -3,9 +3,10 @@
 ``read`` loads, in a handful of ``IN`` queries, what the builders need for the patients asked
 for — their consents, visits, labs, medications, adverse events, infusions, the lots those
 infusions used (or the lots allocated to them) with their harvests, and the protocol versions —
-and detaches it from the session. ``resources`` turns it into R4B models, each validated by its
-constructor. The FHIR server reads one patient's compartment at a time; the bulk export reads
-patients in batches, so memory depends on the batch size, not on the size of the registry.
+and detaches it from the session. ``drafts`` turns it into resource drafts
+(``fhir_common.Draft``), ``resources`` into R4B models, each validated by its model. The FHIR
+server reads one patient's compartment at a time; the bulk export reads patients in batches,
+so memory depends on the batch size, not on the size of the registry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from lupus_msc.interop import (
+    fhir_common,
     fhir_medications,
     fhir_observations,
     fhir_patient,
@@ -72,6 +74,13 @@ def _in(session: Session, model: type[M], column: Any, ids: Sequence[uuid.UUID])
         query = select(model).where(column.in_(ids[start : start + CHUNK]))
         found.extend(session.scalars(query))
     return found
+
+
+def patients(session: Session, patient_ids: Iterable[uuid.UUID]) -> list[models.Patient]:
+    """The patients of ``patient_ids`` by study code, detached (what their keys are made from)."""
+    found = _in(session, models.Patient, models.Patient.id, sorted(set(patient_ids)))
+    session.expunge_all()
+    return sorted(found, key=lambda p: p.study_code)
 
 
 def read(session: Session, patient_ids: Iterable[uuid.UUID]) -> PatientRecords:
@@ -129,35 +138,36 @@ def _lot_owners(records: PatientRecords) -> dict[uuid.UUID, uuid.UUID]:
 
 Owned = tuple[uuid.UUID, Resource]
 """A resource with the id of the patient it belongs to."""
+OwnedDraft = tuple[uuid.UUID, fhir_common.Draft]
 
 
-def _people(records: PatientRecords) -> Iterator[Owned]:
+def _people(records: PatientRecords) -> Iterator[OwnedDraft]:
     consent_of = _latest_consent(records.consents)
     for patient in records.patients:
-        yield patient.id, fhir_patient.patient(patient)
-        yield patient.id, fhir_patient.sle_condition(patient)
-        yield patient.id, fhir_study.research_subject(patient, consent_of.get(patient.id))
+        yield patient.id, fhir_patient.patient_draft(patient)
+        yield patient.id, fhir_patient.sle_condition_draft(patient)
+        yield patient.id, fhir_study.research_subject_draft(patient, consent_of.get(patient.id))
     for consent in records.consents:
-        yield consent.patient_id, fhir_study.research_consent(consent)
+        yield consent.patient_id, fhir_study.research_consent_draft(consent)
 
 
-def _visits(records: PatientRecords) -> Iterator[Owned]:
+def _visits(records: PatientRecords) -> Iterator[OwnedDraft]:
     visits = {visit.id: visit for visit in records.visits}
     recorded = [visit for visit in records.visits if visit.visit_date is not None]
     for visit in recorded:
-        yield visit.patient_id, fhir_patient.encounter(visit)
+        yield visit.patient_id, fhir_patient.encounter_draft(visit)
     for lab in records.labs:
         visit = visits[lab.visit_id]
         if visit.visit_date is not None:
-            yield visit.patient_id, fhir_observations.lab_observation(lab, visit)
+            yield visit.patient_id, fhir_observations.lab_observation_draft(lab, visit)
     for visit in recorded:
-        for observation in fhir_observations.score_observations(visit):
+        for observation in fhir_observations.score_drafts(visit):
             yield visit.patient_id, observation
     for medication in records.medications:
-        yield medication.patient_id, fhir_medications.medication_statement(medication)
+        yield medication.patient_id, fhir_medications.medication_statement_draft(medication)
 
 
-def _treatment(records: PatientRecords) -> Iterator[Owned]:
+def _treatment(records: PatientRecords) -> Iterator[OwnedDraft]:
     harvests = {harvest.id: harvest for harvest in records.harvests}
     lots_of: dict[uuid.UUID, list[uuid.UUID]] = {}
     for link in records.infusion_lots:
@@ -165,16 +175,16 @@ def _treatment(records: PatientRecords) -> Iterator[Owned]:
     owners = _lot_owners(records)
     for lot in records.lots:
         if lot.id in owners:
-            yield owners[lot.id], fhir_products.product(lot, harvests[lot.harvest_id])
+            yield owners[lot.id], fhir_products.product_draft(lot, harvests[lot.harvest_id])
     for infusion in records.infusions:
         lots = sorted(lots_of.get(infusion.id, []))
-        yield infusion.patient_id, fhir_products.infusion_procedure(infusion, lots)
+        yield infusion.patient_id, fhir_products.infusion_procedure_draft(infusion, lots)
     for event in records.events:
-        yield event.patient_id, fhir_safety.adverse_event(event)
+        yield event.patient_id, fhir_safety.adverse_event_draft(event)
 
 
-def resources(records: PatientRecords) -> Iterator[Owned]:
-    """Every resource of the records' patients, each with its patient's id.
+def drafts(records: PatientRecords) -> Iterator[OwnedDraft]:
+    """Every resource of the records' patients, not yet validated, each with its patient's id.
 
     Only visits that took place become Encounters (and carry Observations); superseded lab
     results are sent as ``amended`` Observations, so a receiver sees the correction trail. A lot
@@ -183,3 +193,9 @@ def resources(records: PatientRecords) -> Iterator[Owned]:
     yield from _people(records)
     yield from _visits(records)
     yield from _treatment(records)
+
+
+def resources(records: PatientRecords) -> Iterator[Owned]:
+    """Every resource of ``drafts(records)`` as its validated R4B model."""
+    for patient_id, draft in drafts(records):
+        yield patient_id, draft.resource()

@@ -8,14 +8,21 @@ needs no name to say a consent was given, and every export would have to strip i
 
 from __future__ import annotations
 
-from fhir.resources.R4B.consent import Consent, ConsentProvision
-from fhir.resources.R4B.identifier import Identifier
-from fhir.resources.R4B.period import Period
+from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.researchstudy import ResearchStudy
 from fhir.resources.R4B.researchsubject import ResearchSubject
 
 from lupus_msc.clinical import codes
-from lupus_msc.interop.fhir_common import BASE, concept, local, reference
+from lupus_msc.interop.fhir_common import (
+    BASE,
+    Draft,
+    built,
+    concept,
+    date,
+    element,
+    local,
+    reference,
+)
 from lupus_msc.store import models
 from lupus_msc.store.models import PatientState
 
@@ -44,22 +51,23 @@ R4 does not tell apart (completed, lost, died); the Patient and AdverseEvent say
 
 def research_study(version: models.ProtocolVersion) -> ResearchStudy:
     """The protocol version patients are enrolled under, identified by code and version."""
-    return ResearchStudy(
+    draft = Draft(
+        ResearchStudy,
         id=str(version.id),
         identifier=[
-            Identifier(system=PROTOCOL_SYSTEM, value=f"{version.protocol_code}/{version.version}")
+            element(system=PROTOCOL_SYSTEM, value=f"{version.protocol_code}/{version.version}")
         ],
         title=version.title,
         status="active",
         condition=[concept(codes.SNOMED["sle"])],
     )
+    return built(ResearchStudy, draft)
 
 
-def research_subject(
-    record: models.Patient, consent: models.Consent | None = None
-) -> ResearchSubject:
+def research_subject_draft(record: models.Patient, consent: models.Consent | None = None) -> Draft:
     """The patient's place in the study; shares the patient's id (one study per patient)."""
-    return ResearchSubject(
+    return Draft(
+        ResearchSubject,
         id=str(record.id),
         status=SUBJECT_STATUS[record.state],
         study=reference("ResearchStudy", record.protocol_version_id),
@@ -68,21 +76,31 @@ def research_subject(
     )
 
 
-def research_consent(record: models.Consent) -> Consent:
+def research_subject(
+    record: models.Patient, consent: models.Consent | None = None
+) -> ResearchSubject:
+    return built(ResearchSubject, research_subject_draft(record, consent))
+
+
+def research_consent_draft(record: models.Consent) -> Draft:
     """The signed research consent (form version as the policy), inactive once withdrawn."""
     withdrawn = record.withdrawn_on is not None
-    return Consent(
+    signed = date(record.signed_on)
+    return Draft(
+        Consent,
         id=str(record.id),
+        identifier=[element(system=f"{BASE}/sid/consent-form", value=record.form_version)],
         status="inactive" if withdrawn else "active",
         scope=local(CONSENT_SCOPE, "research", "Research"),
         category=[local(CONSENT_CATEGORY, "research", "Research Information Access")],
         patient=reference("Patient", record.patient_id),
-        dateTime=record.signed_on,
+        dateTime=signed,
         policyRule=local(ACT_CODE, "OPTIN", "opt-in"),
-        sourceAttachment=None,
-        provision=ConsentProvision(
-            type="permit",
-            period=Period(start=record.signed_on, end=record.withdrawn_on),
+        provision=element(
+            type="permit", period=element(start=signed, end=date(record.withdrawn_on))
         ),
-        identifier=[Identifier(system=f"{BASE}/sid/consent-form", value=record.form_version)],
     )
+
+
+def research_consent(record: models.Consent) -> Consent:
+    return built(Consent, research_consent_draft(record))

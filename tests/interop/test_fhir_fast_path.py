@@ -1,0 +1,150 @@
+"""The bulk export's fast path writes what the R4B models would (issue 8, performance).
+
+``export_ndjson`` validates each resource's ``fhir_common.Draft`` with its R4B model and writes
+the Draft's JSON form instead of dumping the model, and builds batches in worker processes. For
+a seeded cohort every written line must be, byte for byte, the R4B model's dump of the resource
+parsed from that line (so key order and number types too: ``30`` is not ``30.0``), and the same
+as the model path (``fhir_records.resources`` + ``model_dump`` + ``deidentify``, what the
+export wrote before); worker processes must not change a byte either.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.encounter import Encounter
+
+from lupus_msc.interop import fhir_records
+from lupus_msc.interop.fhir_bulk import Cancelled, export_ndjson, patients_of
+from lupus_msc.interop.fhir_common import Draft, quantity
+from lupus_msc.interop.fhir_deidentify import deidentify
+from lupus_msc.interop.fhir_view import fhir_keys, research_studies
+from lupus_msc.services.cohort_loader import load
+from lupus_msc.store.database import Database
+from tests.registry_fixtures import database_url  # noqa: F401 - the backend fixture
+
+PATIENTS = 6
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def loaded(database_url: str) -> Iterator[Database]:  # noqa: F811
+    database = Database(database_url)
+    database.upgrade()
+    load(database, PATIENTS, seed=SEED)
+    yield database
+    database.dispose()
+
+
+def _line(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _model(kind: str) -> Any:
+    return getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind)
+
+
+def _dumped(resource: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+def _lines(out: Path) -> dict[str, list[str]]:
+    return {
+        path.stem: path.read_text("utf-8").splitlines() for path in sorted(out.glob("*.ndjson"))
+    }
+
+
+def _model_path(database: Database, private: bool, batch: int) -> dict[str, list[str]]:
+    """What the export wrote before the fast path: R4B models, dumped, then de-identified."""
+    ids = patients_of(database, None)
+    lines: dict[str, list[str]] = {
+        "ResearchStudy": [_line(s) for s in research_studies(database, None)]
+    }
+    for start in range(0, len(ids), batch):
+        with database.reads() as session:
+            records = fhir_records.read(session, ids[start : start + batch])
+        keys = fhir_keys(database, None, records.patients) if private else None
+        for patient_id, resource in fhir_records.resources(records):
+            data = _dumped(resource)
+            if keys is not None:
+                data = deidentify(data, keys[patient_id])
+            lines.setdefault(resource.get_resource_type(), []).append(_line(data))
+    return lines
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["identified", "de-identified"])
+def test_every_line_is_the_r4b_dump_of_the_resource_it_holds(
+    loaded: Database, tmp_path: Path, private: bool
+) -> None:
+    export_ndjson(loaded, None, tmp_path, deidentify_all=private, workers=1)
+    written = _lines(tmp_path)
+    assert set(written) == set(fhir_records.TYPES)
+    for kind, lines in written.items():
+        for line in lines:
+            assert _line(_dumped(_model(kind).model_validate(json.loads(line)))) == line
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["identified", "de-identified"])
+def test_the_fast_path_writes_what_the_model_path_wrote(
+    loaded: Database, tmp_path: Path, private: bool
+) -> None:
+    export_ndjson(loaded, None, tmp_path, deidentify_all=private, batch=4, workers=1)
+    assert _lines(tmp_path) == _model_path(loaded, private, batch=4)
+
+
+def test_worker_processes_write_the_same_bytes_in_patient_order(
+    loaded: Database, tmp_path: Path
+) -> None:
+    progress: list[tuple[int, int]] = []
+    alone = export_ndjson(loaded, None, tmp_path / "one", deidentify_all=True, batch=2, workers=1)
+    pooled = export_ndjson(
+        loaded,
+        None,
+        tmp_path / "two",
+        deidentify_all=True,
+        batch=2,
+        workers=2,
+        on_batch=lambda done, total: progress.append((done, total)),
+    )
+    assert pooled.counts == alone.counts
+    assert list(pooled.files) == list(alone.files)
+    for kind, path in alone.files.items():
+        assert pooled.files[kind].read_bytes() == path.read_bytes()
+    assert progress == [(2, PATIENTS), (4, PATIENTS), (6, PATIENTS)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_cancelled_export_stops_between_batches(
+    loaded: Database, tmp_path: Path, workers: int
+) -> None:
+    progress: list[int] = []
+    with pytest.raises(Cancelled):
+        export_ndjson(
+            loaded,
+            None,
+            tmp_path,
+            batch=2,
+            workers=workers,
+            on_batch=lambda done, _total: progress.append(done),
+            cancelled=lambda: bool(progress),
+        )
+    assert progress == [2]
+
+
+def test_a_draft_names_elements_as_json_does() -> None:
+    with pytest.raises(ValueError, match="class_fhir"):
+        Draft(Encounter, id=str(uuid.uuid4()), status="finished", class_fhir={"code": "AMB"})
+
+
+def test_quantities_that_are_equal_decimals_keep_their_own_spelling() -> None:
+    assert _line(quantity(Decimal("30"), "mg").json) != _line(quantity(Decimal("30.0"), "mg").json)
+    assert quantity(Decimal("30"), "mg").json["value"] == 30
+    assert isinstance(quantity(Decimal("30.0"), "mg").json["value"], float)
