@@ -1,5 +1,5 @@
-"""ODM 1.3.2 export of a seeded registry, parsed back and checked against the ODM structure and
-against the registry's records (issue 8, CDISC).
+"""ODM 1.3.2 export of a seeded registry, on SQLite and on PostgreSQL, parsed back and checked
+against the ODM structure and against the registry's records (issue 8, CDISC).
 
 The official ODM 1.3.2 XML Schema is not available offline here, so the structure is checked by
 hand-written rules of the ODM 1.3.2 specification: the root's namespace and attributes; the
@@ -46,9 +46,10 @@ class Parsed:
 
 
 @pytest.fixture(scope="module")
-def parsed(tmp_path_factory: pytest.TempPathFactory) -> Parsed:
+def parsed(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Parsed:
+    """The ODM file written from a seeded registry, on SQLite and on PostgreSQL."""
     folder = tmp_path_factory.mktemp("odm")
-    database = Database(f"sqlite:///{folder / 'registry.sqlite3'}")
+    database = Database(database_url)
     database.upgrade()
     load(database, PATIENTS, seed=11)
     with database.reads() as session:

@@ -1,13 +1,16 @@
-"""REDCap export and import (issue 8): a seeded 20-patient SQLite registry is exported as a REDCap
+"""REDCap export and import (issue 8): a seeded 20-patient registry is exported as a REDCap
 project and imported back, with the identity mapping we ship, into an empty registry (the
 protocol and the sites only, as ``lupus-msc init`` leaves it); patients, visits, scores and labs
 must come back record by record. A records file with bad rows must change nothing and the dry
-run must name every bad row."""
+run must name every bad row. What reads or writes a registry runs on SQLite and on PostgreSQL
+(source and target on the same backend); the data dictionary and the longitudinal files come
+from the protocol alone."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,12 +63,20 @@ DICTIONARY_COLUMNS = [
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    url = f"sqlite:///{tmp_path_factory.mktemp('redcap') / 'source.sqlite3'}"
-    database = Database(url)
+def metadata(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's metadata files, written from the default protocol (no registry read)."""
+    out = tmp_path_factory.mktemp("redcap-metadata")
+    write_metadata(out, default_protocol())
+    return out
+
+
+@pytest.fixture(scope="module")
+def source(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     database.upgrade()
     load_cohort(database, PATIENTS, seed=SEED)
-    return database
+    yield database
+    database.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +88,21 @@ def exported(source: Database, tmp_path_factory: pytest.TempPathFactory) -> Path
     return out
 
 
-def empty_registry(path: Path, source: Database) -> Database:
+@pytest.fixture
+def target(request: pytest.FixtureRequest, source: Database, tmp_path: Path) -> Iterator[Database]:
+    """An empty registry on the source's backend: the default protocol and the source's sites."""
+    if source.url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'target.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgresql_server").new_database("redcap_target")
+    database = empty_registry(url, source)
+    yield database
+    database.dispose()
+
+
+def empty_registry(url: str, source: Database) -> Database:
     """A new registry with the default protocol and the source's sites, nothing else."""
-    database = Database(f"sqlite:///{path}")
+    database = Database(url)
     database.upgrade()
     sites = _sites(source)
     with unit_of_work(database, None) as session:
@@ -99,8 +122,17 @@ def rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(stream))
 
 
-def test_the_dictionary_has_redcaps_columns_and_flags_identifiers(exported: Path) -> None:
-    with (exported / FILES["dictionary"]).open(newline="", encoding="utf-8") as stream:
+def write_rows(path: Path, records: list[dict[str, str]], columns: list[str] | None = None) -> Path:
+    """``records`` as a REDCap flat records file, with the first record's columns by default."""
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, columns or list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return path
+
+
+def test_the_dictionary_has_redcaps_columns_and_flags_identifiers(metadata: Path) -> None:
+    with (metadata / FILES["dictionary"]).open(newline="", encoding="utf-8") as stream:
         table = list(csv.reader(stream))
     assert table[0] == DICTIONARY_COLUMNS
     assert table[1][0] == "record_id"
@@ -114,8 +146,8 @@ def test_the_dictionary_has_redcaps_columns_and_flags_identifiers(exported: Path
     assert all(len(name) <= 26 and name == name.lower() for name in fields)
 
 
-def test_the_longitudinal_files_follow_the_protocol_schedule(exported: Path) -> None:
-    events = rows(exported / FILES["events"])
+def test_the_longitudinal_files_follow_the_protocol_schedule(metadata: Path) -> None:
+    events = rows(metadata / FILES["events"])
     assert [row["unique_event_name"] for row in events[:3]] == [
         "registration_arm_1",
         "day0_arm_1",
@@ -124,10 +156,10 @@ def test_the_longitudinal_files_follow_the_protocol_schedule(exported: Path) -> 
     month3 = next(row for row in events if row["event_name"] == "month3")
     assert (month3["day_offset"], month3["offset_min"], month3["offset_max"]) == ("90", "14", "14")
     assert "screening" not in {row["event_name"] for row in events}
-    forms = {(row["unique_event_name"], row["form"]) for row in rows(exported / FILES["mapping"])}
+    forms = {(row["unique_event_name"], row["form"]) for row in rows(metadata / FILES["mapping"])}
     assert ("registration_arm_1", "adverse_events") in forms
     assert ("month24_arm_1", "visit") in forms
-    repeating = rows(exported / FILES["repeating"])
+    repeating = rows(metadata / FILES["repeating"])
     assert {row["form_name"] for row in repeating} == {"medications", "adverse_events"}
 
 
@@ -217,9 +249,8 @@ def _labs(database: Database) -> set[tuple[Any, ...]]:
 
 
 def test_an_export_imported_into_an_empty_registry_gives_the_same_records(
-    source: Database, exported: Path, tmp_path: Path
+    source: Database, exported: Path, target: Database
 ) -> None:
-    target = empty_registry(tmp_path / "target.sqlite3", source)
     report = run_import(
         target,
         exported / FILES["dictionary"],
@@ -290,18 +321,12 @@ def _bad_file(exported: Path, out: Path) -> tuple[Path, dict[str, tuple[int, str
             field, value = BAD[kind]
             row[field] = value
         where[kind] = (index + 2, row["record_id"], row["redcap_event_name"])
-    path = out / "bad_records.csv"
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-    return path, where
+    return write_rows(out / "bad_records.csv", records, columns), where
 
 
 def test_a_file_with_bad_rows_changes_nothing_and_the_dry_run_names_each(
-    source: Database, exported: Path, tmp_path: Path
+    exported: Path, target: Database, tmp_path: Path
 ) -> None:
-    target = empty_registry(tmp_path / "target.sqlite3", source)
     bad, where = _bad_file(exported, tmp_path)
     before = _counts(target)
     mapping = load(IDENTITY_FILE)
@@ -331,9 +356,8 @@ def test_a_file_with_bad_rows_changes_nothing_and_the_dry_run_names_each(
 
 
 def test_a_dry_run_of_a_good_file_counts_and_writes_nothing(
-    source: Database, exported: Path, tmp_path: Path
+    exported: Path, target: Database
 ) -> None:
-    target = empty_registry(tmp_path / "target.sqlite3", source)
     before = _counts(target)
     report = run_import(
         target,
@@ -348,9 +372,8 @@ def test_a_dry_run_of_a_good_file_counts_and_writes_nothing(
 
 
 def test_a_study_code_that_does_not_fit_the_site_is_refused(
-    source: Database, exported: Path, tmp_path: Path
+    exported: Path, target: Database, tmp_path: Path
 ) -> None:
-    target = empty_registry(tmp_path / "target.sqlite3", source)
     records = rows(exported / FILES["records"])
     first = records[0]["record_id"]
     site = first.split("-")[0]
@@ -358,11 +381,7 @@ def test_a_study_code_that_does_not_fit_the_site_is_refused(
     for row in records:
         if row["record_id"] == first:
             row["record_id"] = renamed
-    path = tmp_path / "renamed.csv"
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, list(records[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
+    path = write_rows(tmp_path / "renamed.csv", records)
     report = run_import(target, exported / FILES["dictionary"], path, load(IDENTITY_FILE))
     refused = [p for p in report.problems if p.record == renamed]
     assert refused and refused[0].field == "record_id"
@@ -393,3 +412,28 @@ def test_a_csv_mapping_reads_as_the_same_mapping(tmp_path: Path) -> None:
     path = tmp_path / "mapping.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert load(path) == mapping
+
+
+def test_an_over_long_name_on_a_sites_first_record_is_refused_naming_it(
+    exported: Path, target: Database, tmp_path: Path
+) -> None:
+    """The first record of a site is where the site's import account is added; a refusal there
+    (a given name over its 100-character column, caught by the service) must still be one
+    problem naming the field, with the site's later records checked and nothing written."""
+    records = rows(exported / FILES["records"])
+    first = min(row["record_id"] for row in records)
+    line, row = next(
+        (index + 2, row)
+        for index, row in enumerate(records)
+        if row["record_id"] == first and row["redcap_event_name"] == "registration_arm_1"
+        and not row["redcap_repeat_instrument"]
+    )  # fmt: skip
+    row["given_name"] = "x" * 101
+    path = write_rows(tmp_path / "long_name.csv", records)
+    before = _counts(target)
+    report = run_import(target, exported / FILES["dictionary"], path, load(IDENTITY_FILE))
+    assert [(p.line, p.record, p.field) for p in report.problems] == [(line, first, "given_name")]
+    assert "100 characters" in report.problems[0].reason
+    assert report.created["patients"] == PATIENTS - 1
+    assert not report.written
+    assert _counts(target) == before

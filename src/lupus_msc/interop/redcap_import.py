@@ -263,8 +263,14 @@ def _record(run: _Run, draft: Draft) -> None:
     site = _site_of(run, draft)
     if site is None:
         return
+    # The site's import account gets its own savepoint: made inside the record's, it would be
+    # undone with a refused first record while the site's later records still name it.
     with _item(run, draft, draft.patient):
-        actor = run.actor(site)
+        run.actor(site)
+    actor = run.actors.get(site)
+    if actor is None:
+        return
+    with _item(run, draft, draft.patient):
         _claim(run, draft, site)
         if draft.patient.flawed:
             return
