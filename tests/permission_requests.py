@@ -11,6 +11,7 @@ signature …) gets a fresh record whenever the caller is allowed, so every allo
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -76,12 +77,15 @@ class World:
     its ``consent``, an ``allocated_lot_code`` and a matched ``bedside_check``; one ``infused``
     (day 0 on 2026-02-01) with a ``visit`` (month 1), a ``medication`` and an ``event``; a
     ``donor``, its ``harvest`` and a ``lot`` (``lot_code``) kept in quarantine; a ``user`` to
-    qualify. A refused caller's request names these records: the 403 comes before any rule."""
+    qualify. A refused caller's request names these records: the 403 comes before any rule.
+    ``caller`` is the persona about to send the request, for records that are their owner's
+    alone (an export job)."""
 
     api: Api
     ids: dict[str, str]
     unsigned_visits: Iterator[str]
     serials: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    caller: str | None = None
 
     def unique(self) -> str:
         return f"{next(self.serials)}{uuid.uuid4().hex[:4]}".upper()
@@ -143,6 +147,10 @@ EVENT = {
 REASON = "checked against the source document"
 
 
+EXPORT = {"format": "csv", "sites": ["A01"]}
+"""A de-identified CSV export of site A01 (the API's default form, so every role may ask)."""
+
+
 # --- fresh records for one-shot writes ---------------------------------------------------------
 
 
@@ -170,6 +178,39 @@ def _consent(world: World, allowed: bool) -> Call:
 def _withdrawal(world: World, allowed: bool) -> Call:
     given = consent(world.api, _eligible(world))["id"] if allowed else world.ids["consent"]
     return Call({"consent_id": given}, {"withdrawn_on": "2026-01-20", "reason": "changed her mind"})
+
+
+def _finished_export(world: World, persona: str) -> str:
+    """A finished export of ``persona``'s (once their earlier jobs leave room for it: a user
+    may have only so many pending, and the Schemathesis run queues many)."""
+    deadline = time.monotonic() + 120
+    with world.api.as_(persona) as client:
+        started = client.post("/api/v1/exports", json=EXPORT)
+        while started.status_code == 409 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            started = client.post("/api/v1/exports", json=EXPORT)
+        job = ok(started, 202)
+        while job["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+            job = ok(client.get(f"/api/v1/exports/{job['id']}"))
+    assert job["state"] == "done", job
+    return str(job["id"])
+
+
+def _export(world: World, allowed: bool) -> Call:
+    """An allowed caller's own finished export (jobs are their owner's alone; a fresh one, so a
+    delete can succeed each time); otherwise one of site A01's coordinator."""
+    if allowed:
+        return Call({"export_id": _finished_export(world, world.caller or "coordinator")})
+    if "export" not in world.ids:
+        world.ids["export"] = _finished_export(world, "coordinator")
+    return Call({"export_id": world.ids["export"]})
+
+
+def _export_file(world: World, allowed: bool) -> Call:
+    call = _export(world, allowed)
+    return Call(call.path | {"name": "dataset.json"})
 
 
 def bedside_body(patient: Json, lot: Json) -> Json:
@@ -487,5 +528,18 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/audit", may(A.READ_AUDIT) & {Role.ADMIN}, Scope.NONE, at()),
     Route("GET", "/api/v1/audit/verify", may(A.READ_AUDIT), Scope.NONE, at()),
     Route("GET", f"{PATIENT}/audit", may(A.READ_AUDIT), Scope.PATH, at(patient_id="infused")),
+    # exports: every role reads patients, de-identified at least; a job is its owner's alone,
+    # so another site's staff (like any other user) do not find it
+    Route("POST", "/api/v1/exports", may(A.READ_PATIENTS), Scope.BODY_SITE, at(EXPORT)),
+    Route("GET", "/api/v1/exports", may(A.READ_PATIENTS), Scope.NONE, at()),
+    Route("GET", "/api/v1/exports/{export_id}", may(A.READ_PATIENTS), Scope.PATH, _export),
+    Route(
+        "GET",
+        "/api/v1/exports/{export_id}/files/{name}",
+        may(A.READ_PATIENTS),
+        Scope.PATH,
+        _export_file,
+    ),
+    Route("DELETE", "/api/v1/exports/{export_id}", may(A.READ_PATIENTS), Scope.PATH, _export),
 )
 """Every registry route but ``POST /api/v1/tokens`` (anonymous: it is how a token is obtained)."""

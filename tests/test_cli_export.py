@@ -127,7 +127,7 @@ def test_site_limits_the_patients(
     ("args", "message"),
     [
         (("--deidentify", "--dates", "weeks"), "'--dates'"),
-        (("--dates", "days"), "--dates: only with --deidentify"),
+        (("--dates", "days"), "--dates: only when de-identifying"),
         (("--site", "NOWHERE"), "--site: no site 'NOWHERE'"),
         (("--as-of", "30/06/2026"), "--as-of: '30/06/2026' is not a date"),
         (("--batch-size", "0"), "'--batch-size'"),

@@ -224,10 +224,15 @@ def test_the_catalogue_holds_every_registry_route_exactly_once(schema: Json) -> 
     assert set(listed) == served
 
 
+READS_NOT_GET = {"POST /api/v1/exports", "DELETE /api/v1/exports/{export_id}"}
+"""Reads that are not GETs: an export job is asked for with a POST (its options are a body)
+and dropped with a DELETE; neither writes a record of the registry."""
+
+
 def test_writes_are_refused_to_the_monitor_and_the_statistician() -> None:
     """DESIGN.md rules of the house: the monitor is read-only; so is the statistician."""
     for route in ROUTES:
-        if route.method != "GET":
+        if route.method != "GET" and route.key not in READS_NOT_GET:
             assert not route.allowed & {Role.MONITOR, Role.STATISTICIAN}, route.key
 
 
@@ -245,6 +250,7 @@ def test_each_role_is_allowed_or_refused(
     world: World, schema: Json, route: Route, role: Role
 ) -> None:
     allowed = role in route.allowed
+    world.caller = PERSONA[role]
     call = route.build(world, allowed)
     before = audit_head(world.api)
     response = send(world.api, PERSONA[role], route, call)

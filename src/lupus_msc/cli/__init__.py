@@ -10,9 +10,6 @@ from typing import Annotated
 import typer
 
 from lupus_msc.cli import demo, evidence, export, imports, registry, report, synth_load
-from lupus_msc.cli.export_cdisc import register_cdisc
-from lupus_msc.cli.export_fhir import register_fhir_export
-from lupus_msc.cli.export_redcap import register_redcap_export
 from lupus_msc.cli.import_fhir import register_fhir_import
 from lupus_msc.cli.import_redcap import register_redcap_import
 from lupus_msc.scoring.jsonio import ScoreInputError
@@ -158,11 +155,8 @@ app.add_typer(registry.audit_app, name="audit")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(report.app, name="report")
 app.add_typer(export.app, name="export")
-register_cdisc(export.app)
-register_fhir_export(export.app)
 app.add_typer(imports.app, name="import")
 register_fhir_import(imports.app)
-register_redcap_export(export.app)
 register_redcap_import(imports.app)
 
 

@@ -1,22 +1,25 @@
-"""``lupus-msc export csv|parquet``: the analysis dataset of the registry, identified or
-de-identified, for researchers (issue 8).
+"""``lupus-msc export csv|parquet|sdtm|odm|redcap|fhir``: the registry in the standard formats,
+identified or de-identified (issue 8).
 
-The registry is ``LUPUS_MSC_DATABASE_URL``. The files are those of ``lupus-msc report dataset``
-(``patients``, ``visits``, ``adverse_events`` and ``dataset.json``); with ``--deidentify`` they
-are ``interop.deidentify``'s Safe Harbor form: pseudonyms for study codes, dates shifted by each
-patient's secret offset (``--dates shift``) or day numbers from the first infusion (``--dates
-days``), ages over 89 as "90 or older", and only the year of the cut-off in ``dataset.json``.
-The keys are created on first need by ``services.deidentification.keys_for`` as the system
-(no one is signed in on the command line), so a later export gives the same pseudonyms and
-offsets. Free text — the adverse-event term — is the export layer's to scrub: any word of it
-that is a name, study code or record number of an exported patient becomes ``[redacted]``.
+Each command is one ``interop.exports.ExportRequest`` run by ``interop.exports.run`` — the same
+exports the API's ``/api/v1/exports`` jobs write:
 
-The registry is read ``--batch-size`` patients at a time (default 10,000): each batch is read,
-built, de-identified and appended to the files before the next, which is read meanwhile, so
-memory stays flat however large the registry (``export_batches``). The de-identification keys
-are created a batch at a time too (one audited transaction each), and a de-identified export
-is written in pseudonym order, as one batch of every patient would be (the study-code order
-would say something of the enrolment order).
+* ``csv``, ``parquet`` — the analysis dataset of ``lupus-msc report dataset`` (patients,
+  visits, adverse events, dataset.json), ``--batch-size`` patients at a time
+  (``interop.dataset_export``);
+* ``sdtm`` — SDTM-style DM, AE, CM, EX, LB, VS, QS, RS as Dataset-JSON 1.1 and CSV with
+  define.json; ``odm`` — CDISC ODM 1.3.2 (``interop.cdisc_export``);
+* ``redcap`` — a REDCap project: data dictionary, events, instrument–event mapping, repeating
+  instruments and records (``interop.redcap_project``);
+* ``fhir`` — FHIR R4 NDJSON, one file per resource type, the files of ``/fhir/$export``
+  (``interop.fhir_bulk``); ``--type`` limits the types.
+
+``--deidentify`` gives the Safe Harbor form (README, "De-identification"): pseudonyms, dates
+shifted by each patient's secret offset or, with ``--dates days`` (csv, parquet, sdtm, odm),
+day numbers from the first infusion; no names, record numbers or birth dates; ages over 89
+grouped; identifying words redacted from free text. The keys are created on first need as the
+system (no one is signed in on the command line). ``--as-of`` is the data cut-off (csv,
+parquet, sdtm, odm). The registry is ``LUPUS_MSC_DATABASE_URL``; progress is drawn on stderr.
 
 Every option is checked, and the sites looked up, before anything is read or written: a bad
 option exits with code 2, a message naming it, and no file.
@@ -25,20 +28,22 @@ option exits with code 2, a message naming it, and no file.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lupus_msc.cli.registry import fail
 from lupus_msc.cli.report import parse_date
-from lupus_msc.interop.dataset_export import BATCH_SIZE, MAX_BATCH_SIZE, export_batches
+from lupus_msc.interop.dataset_export import BATCH_SIZE, MAX_BATCH_SIZE
 
 if TYPE_CHECKING:
-    from lupus_msc.store.database import Database
+    from lupus_msc.interop.exports import ExportRequest, Format
+    from lupus_msc.services.errors import ServiceError
 
-app = typer.Typer(help="Export the registry's data: the analysis dataset as CSV or Parquet.")
+app = typer.Typer(help="Export the registry: CSV, Parquet, SDTM, ODM, REDCap or FHIR NDJSON.")
 
 
 class DateForm(StrEnum):
@@ -78,24 +83,18 @@ BatchSizeOption = Annotated[
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", help="Data cut-off, YYYY-MM-DD (default: today).")
 ]
-
-
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise fail(f"--out: {out} exists and is not a directory")
-
-
-def _check_sites(database: Database, sites: list[str]) -> None:
-    from sqlalchemy import select
-
-    from lupus_msc.store.models import Site
-
-    with database.reads() as session:
-        known = set(session.scalars(select(Site.code)))
-    unknown = [code for code in sites if code not in known]
-    if unknown:
-        listed = ", ".join(sorted(known)) or "none"
-        raise fail(f"--site: no site {unknown[0]!r} in the registry (sites: {listed})")
+TypeOption = Annotated[
+    list[str] | None,
+    typer.Option("--type", help="Only this resource type (repeat), e.g. Patient, Observation."),
+]
+OPTIONS = {
+    "dates": "--dates",
+    "as_of": "--as-of",
+    "sites": "--site",
+    "types": "--type",
+    "batch_size": "--batch-size",
+}
+"""The request's fields as the command line names them."""
 
 
 def _progress(steps: tuple[str, ...]) -> tuple[Callable[[str], None], Callable[[], None]]:
@@ -113,64 +112,124 @@ def _progress(steps: tuple[str, ...]) -> tuple[Callable[[str], None], Callable[[
     return advance, progress.stop
 
 
-def _export(
-    kind: Literal["csv", "parquet"],
-    out: Path,
-    deidentify: bool,
-    dates: DateForm | None,
-    site: list[str] | None,
-    as_of: str | None,
-    batch_size: int,
-) -> None:
-    from lupus_msc.cli.registry import open_database
-    from lupus_msc.services.fields import today
+def _option_error(error: ServiceError) -> typer.Exit:
+    """A service's refusal as the command line says it, with the option's name."""
+    if error.fields:
+        field, message = error.fields[0]
+        return fail(f"{OPTIONS.get(field, field)}: {message}")
+    return fail(error.message)
 
-    if dates is not None and not deidentify:
-        raise fail("--dates: only with --deidentify (an identified export keeps real dates)")
-    cut_off = parse_date(as_of, "--as-of")
-    _check_out(out)
-    sites = list(dict.fromkeys(site or ()))
+
+def export(request: ExportRequest, out: Path) -> None:
+    """Check the request (exit 2 naming the first bad option), then export and say what was
+    written."""
+    from lupus_msc.cli.registry import open_database
+    from lupus_msc.interop.exports import check, run, scope_sites
+    from lupus_msc.services.errors import ServiceError
+
+    try:
+        request = check(request)
+    except ServiceError as error:
+        raise _option_error(error) from error
+    if out.exists() and not out.is_dir():
+        raise fail(f"--out: {out} exists and is not a directory")
     database = open_database()
     try:
-        if sites:
-            _check_sites(database, sites)
-        form = (dates or DateForm.shift) if deidentify else None
-        totals = export_batches(
-            database, out, kind, cut_off=cut_off or today(),
-            dates=None if form is None else form.value, sites=sites,
-            batch_size=batch_size, progress=_progress,
-        )  # fmt: skip
+        request = replace(request, sites=scope_sites(database, None, request.sites))
+        exported = run(database, request, out, progress=_progress)
+    except ServiceError as error:
+        raise _option_error(error) from error
     finally:
         database.dispose()
-    shown = f"de-identified (dates: {form.value}) " if form is not None else ""
-    typer.echo(
-        f"{shown}{totals.patients} patients, {totals.visits} visits, "
-        f"{totals.adverse_events} adverse events → {', '.join(p.name for p in totals.paths)} "
-        f"in {out}"
+    form = f"de-identified (dates: {request.date_form}) " if request.deidentified else ""
+    names = ", ".join(path.name for path in exported.paths)
+    typer.echo(f"{form}{exported.summary} → {names} in {out}")
+
+
+def _request(
+    kind: Format,
+    deidentify: bool,
+    dates: DateForm | None = None,
+    site: list[str] | None = None,
+    as_of: str | None = None,
+    *,
+    batch_size: int | None = None,
+    types: list[str] | None = None,
+) -> ExportRequest:
+    from lupus_msc.interop.exports import ExportRequest
+
+    return ExportRequest(
+        kind,
+        deidentified=deidentify,
+        dates=None if dates is None else dates.value,
+        sites=tuple(site or ()),
+        as_of=parse_date(as_of, "--as-of"),
+        types=None if types is None else tuple(types),
+        batch_size=batch_size,
     )
 
 
-@app.command("csv")
-def export_csv(
-    out: OutOption,
-    deidentify: DeidentifyOption = False,
-    dates: DatesOption = None,
-    site: SiteOption = None,
-    as_of: AsOfOption = None,
-    batch_size: BatchSizeOption = BATCH_SIZE,
-) -> None:
-    """The analysis dataset as CSV: patients, visits, adverse events and dataset.json."""
-    _export("csv", out, deidentify, dates, site, as_of, batch_size)
+def _dataset_command(kind: Format, doc: str) -> Callable[..., None]:
+    def command(
+        out: OutOption,
+        deidentify: DeidentifyOption = False,
+        dates: DatesOption = None,
+        site: SiteOption = None,
+        as_of: AsOfOption = None,
+        batch_size: BatchSizeOption = BATCH_SIZE,
+    ) -> None:
+        export(_request(kind, deidentify, dates, site, as_of, batch_size=batch_size), out)
+
+    command.__doc__ = doc
+    return command
 
 
-@app.command("parquet")
-def export_parquet(
+def _cdisc_command(kind: Format, doc: str) -> Callable[..., None]:
+    def command(
+        out: OutOption,
+        deidentify: DeidentifyOption = False,
+        dates: DatesOption = None,
+        site: SiteOption = None,
+        as_of: AsOfOption = None,
+    ) -> None:
+        export(_request(kind, deidentify, dates, site, as_of), out)
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("csv")(
+    _dataset_command("csv", "The analysis dataset as CSV: patients, visits, adverse events and "
+                     "dataset.json.")
+)  # fmt: skip
+app.command("parquet")(
+    _dataset_command("parquet", "The analysis dataset as Parquet: patients, visits, adverse "
+                     "events and dataset.json.")
+)  # fmt: skip
+app.command("sdtm")(
+    _cdisc_command("sdtm", "SDTM-style DM, AE, CM, EX, LB, VS, QS, RS as Dataset-JSON 1.1 and "
+                   "CSV, and define.json.")
+)  # fmt: skip
+app.command("odm")(
+    _cdisc_command("odm", "CDISC ODM 1.3.2 (odm.xml): study events, forms, items and the "
+                   "clinical data.")
+)  # fmt: skip
+
+
+@app.command("redcap")
+def export_redcap(
+    out: OutOption, deidentify: DeidentifyOption = False, site: SiteOption = None
+) -> None:
+    """A REDCap project: dictionary, events, mapping, repeating instruments, records."""
+    export(_request("redcap", deidentify, site=site), out)
+
+
+@app.command("fhir")
+def export_fhir(
     out: OutOption,
     deidentify: DeidentifyOption = False,
-    dates: DatesOption = None,
     site: SiteOption = None,
-    as_of: AsOfOption = None,
-    batch_size: BatchSizeOption = BATCH_SIZE,
+    resource_type: TypeOption = None,
 ) -> None:
-    """The analysis dataset as Parquet: patients, visits, adverse events and dataset.json."""
-    _export("parquet", out, deidentify, dates, site, as_of, batch_size)
+    """FHIR R4 resources as NDJSON, one file per type (the Bulk Data export's files)."""
+    export(_request("fhir", deidentify, site=site, types=resource_type), out)

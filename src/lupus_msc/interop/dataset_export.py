@@ -31,18 +31,18 @@ from typing import TYPE_CHECKING, Literal
 from lupus_msc.analytics.dataset import FRAMES
 from lupus_msc.analytics.visit_table import Notes
 from lupus_msc.interop.free_text import identifying_words, scrub_terms
+from lupus_msc.interop.progress import Progress, silent
 
 if TYPE_CHECKING:
     import polars as pl
 
     from lupus_msc.analytics.dataset import AnalysisDataset
     from lupus_msc.analytics.registry_extract import RegistryTables
+    from lupus_msc.services.access import Actor
     from lupus_msc.services.deidentification import PatientKey
     from lupus_msc.store.database import Database
 
 Dates = Literal["shift", "days"]
-Progress = Callable[[tuple[str, ...]], tuple[Callable[[str], None], Callable[[], None]]]
-"""Given the steps, the callbacks that advance a progress display and close it."""
 
 BATCH_SIZE = 10_000
 """[PROJECT] Patients per batch: a peak RSS of 0.8–0.9 GiB on the bench registry, for the
@@ -79,18 +79,20 @@ def _selected(
 
 def _keys(
     database: Database,
+    actor: Actor | None,
     patients: list[tuple[uuid.UUID, str]],
     batch_size: int,
     done: Callable[[], None],
 ) -> dict[uuid.UUID, PatientKey]:
     """Every patient's de-identification key, those missing created ``batch_size`` at a time
-    (one audited transaction each, so a first export of a large registry commits as it goes)."""
+    (one audited transaction each, so a first export of a large registry commits as it goes),
+    as ``actor`` (None: the system)."""
     from lupus_msc.services.deidentification import keys_for
 
     keys: dict[uuid.UUID, PatientKey] = {}
     for start in range(0, len(patients), batch_size):
         chunk = patients[start : start + batch_size]
-        found = keys_for(database, None, [code for _, code in chunk])
+        found = keys_for(database, actor, [code for _, code in chunk])
         keys.update({pid: found[code] for pid, code in chunk})
         done()
     return keys
@@ -205,6 +207,7 @@ def export_batches(
     batch_size: int = BATCH_SIZE,
     limit: int | None = None,
     progress: Progress | None = None,
+    actor: Actor | None = None,
 ) -> Totals:
     """The analysis dataset of the patients of ``sites`` written to ``out``, ``batch_size``
     patients at a time, de-identified when ``dates`` is given (module doc).
@@ -218,7 +221,7 @@ def export_batches(
 
     from lupus_msc.analytics.dataset import build
 
-    patients = _selected(database, sites, limit)
+    patients = _selected(database, sites, limit)  # the caller has scoped ``sites`` to the actor
     key_steps = -(-len(patients) // batch_size) if dates is not None else 0
     batch_count = len(_batches([pid for pid, _ in patients], batch_size))
     steps = (
@@ -226,7 +229,7 @@ def export_batches(
         *(f"batch {i + 1}/{batch_count}" for i in range(batch_count)),
         "write files",
     )
-    advance, close = (progress or _silent)(steps)
+    advance, close = (progress or silent)(steps)
     following = iter((*steps[1:], "done"))
 
     def done() -> None:
@@ -239,7 +242,7 @@ def export_batches(
         keys: dict[uuid.UUID, PatientKey] = {}
         identifiers: set[str] = set()
         if dates is not None:
-            keys = _keys(database, patients, batch_size, done)
+            keys = _keys(database, actor, patients, batch_size, done)
             ids.sort(key=lambda pid: keys[pid].pseudonym)
             identifiers = identifying_words(database, (code for _, code in patients))
         batches = _batches(ids, batch_size)
@@ -267,9 +270,3 @@ def export_batches(
     about.write_text(json.dumps(_about(cut_off, totals.notes, dates), indent=2))
     totals.paths.append(about)
     return totals
-
-
-def _silent(
-    _steps: tuple[str, ...],
-) -> tuple[Callable[[str], None], Callable[[], None]]:
-    return (lambda _step: None), (lambda: None)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from lupus_msc.interop import sdtm, sdtm_findings
 from lupus_msc.interop.sdtm import Domain, Records
 from lupus_msc.interop.sdtm_deidentify import Dates, deidentify
+from lupus_msc.services.access import Actor
 from lupus_msc.services.deidentification import PatientKey, keys_for
 from lupus_msc.store import models
 from lupus_msc.store.database import Database
@@ -82,12 +83,15 @@ def _selected(database: Database, sites: Sequence[str]) -> list[tuple[uuid.UUID,
         return [(pid, code, protocol.upper()) for pid, code, protocol in session.execute(query)]
 
 
-def _keys(database: Database, codes: list[str], batch_size: int) -> dict[str, PatientKey]:
+def _keys(
+    database: Database, actor: Actor | None, codes: list[str], batch_size: int
+) -> dict[str, PatientKey]:
     """Every patient's key, those missing created ``batch_size`` at a time (one audited
-    transaction each, so a first export of a large registry commits as it goes)."""
+    transaction each, so a first export of a large registry commits as it goes), as ``actor``
+    (None: the system)."""
     keys: dict[str, PatientKey] = {}
     for start in range(0, len(codes), batch_size):
-        keys.update(keys_for(database, None, codes[start : start + batch_size]))
+        keys.update(keys_for(database, actor, codes[start : start + batch_size]))
     return keys
 
 
@@ -97,10 +101,13 @@ def prepare(
     sites: Sequence[str] = (),
     deidentified: bool = False,
     batch_size: int = BATCH_SIZE,
+    actor: Actor | None = None,
 ) -> Plan:
-    """The patients to export, in dataset order (see the module docstring)."""
+    """The patients to export, in dataset order (see the module docstring); ``sites`` already
+    scoped to ``actor`` by the caller (empty: every site)."""
     selected = _selected(database, sites)
-    keys = _keys(database, [code for _, code, _ in selected], batch_size) if deidentified else None
+    codes = [code for _, code, _ in selected]
+    keys = _keys(database, actor, codes, batch_size) if deidentified else None
     patients = []
     for pid, code, studyid in selected:
         subject = code if keys is None else keys[code].pseudonym

@@ -7,7 +7,7 @@
   repeatable) and ``category``; Patient by ``identifier`` and ``_id``. Paged with ``_count``
   and ``_offset``; the Bundle's ``next`` link gives the following page.
 * ``GET /fhir/Patient/{id}/$everything`` — every resource of one patient.
-* ``GET /fhir/$export`` and ``/fhir/Patient/$export`` — Bulk Data kick-off (``web.fhir_jobs``).
+* ``GET /fhir/$export`` and ``/fhir/Patient/$export`` — Bulk Data kick-off (jobs of ``web.jobs``).
 * ``POST /fhir`` — the one write: a Bundle of lab-result Observations, imported all or nothing
   (``interop.fhir_import``); the answer is an OperationOutcome saying what was written.
 
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -29,17 +31,20 @@ from fastapi.responses import FileResponse
 
 from lupus_msc import __version__
 from lupus_msc.interop import fhir_records, fhir_view
+from lupus_msc.interop.exports import Exported, ExportRequest, run, scope_sites
 from lupus_msc.interop.fhir_bulk import check_types
 from lupus_msc.interop.fhir_import import import_bundle as import_lab_bundle
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import NotFound, invalid
 from lupus_msc.web.deps import ActorDep, DatabaseDep
-from lupus_msc.web.fhir_jobs import BulkJobs
 from lupus_msc.web.fhir_search import page, search_compartment, search_patients
+from lupus_msc.web.jobs import Job, Jobs, State
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = frozenset({NDJSON, "application/ndjson", "ndjson"})
+KIND = "fhir"
+"""The jobs of the Bulk Data export (``web.jobs``): ``/api/v1/exports`` keeps its own."""
 
 router = APIRouter(prefix="/fhir", include_in_schema=False)
 
@@ -51,8 +56,8 @@ class FhirResponse(Response):
         return json.dumps(content, separators=(",", ":")).encode()
 
 
-def jobs(request: Request) -> BulkJobs:
-    found: BulkJobs = request.app.state.fhir_jobs
+def jobs(request: Request) -> Jobs:
+    found: Jobs = request.app.state.jobs
     return found
 
 
@@ -137,45 +142,14 @@ def metadata(request: Request) -> FhirResponse:
     return FhirResponse(capability_statement(str(request.base_url) + "fhir"))
 
 
-def _kick_off(
-    request: Request,
-    actor: Actor,
-    registry: Any,
-    prefer: str | None,
-    output_format: str | None,
-    types: str | None,
-) -> Response:
-    require(actor, Action.READ_PATIENTS)
-    if prefer is None or "respond-async" not in prefer:
-        raise invalid("Prefer", "a bulk export needs the header Prefer: respond-async")
-    if output_format is not None and output_format not in OUTPUT_FORMATS:
-        raise invalid("_outputFormat", f"only {NDJSON} is written")
-    wanted = None if types is None else check_types(types.split(","))
-    job = jobs(request).start(registry, actor, str(request.url), wanted)
-    status_url = f"{request.base_url}fhir/$export-status/{job.id}"
-    return Response(status_code=202, headers={"Content-Location": status_url})
-
-
 ExportQuery = Annotated[str | None, Query(alias="_type")]
 FormatQuery = Annotated[str | None, Query(alias="_outputFormat")]
 PreferHeader = Annotated[str | None, Header()]
 
 
 @router.get("/$export")
-def system_export(
-    request: Request,
-    actor: ActorDep,
-    registry: DatabaseDep,
-    prefer: PreferHeader = None,
-    output_format: FormatQuery = None,
-    types: ExportQuery = None,
-) -> Response:
-    """Every patient the actor may read (a system-level export scoped to the actor's sites)."""
-    return _kick_off(request, actor, registry, prefer, output_format, types)
-
-
 @router.get("/Patient/$export")
-def patient_export(
+def kick_off(
     request: Request,
     actor: ActorDep,
     registry: DatabaseDep,
@@ -183,25 +157,54 @@ def patient_export(
     output_format: FormatQuery = None,
     types: ExportQuery = None,
 ) -> Response:
-    """The patient-level export: the same patients (all the actor may read)."""
-    return _kick_off(request, actor, registry, prefer, output_format, types)
+    """Bulk Data kick-off, system or patient level: the same patients, every one the actor may
+    read (an export of all is scoped to the actor's sites); de-identified without
+    ``read-identity``."""
+    require(actor, Action.READ_PATIENTS)
+    if prefer is None or "respond-async" not in prefer:
+        raise invalid("Prefer", "a bulk export needs the header Prefer: respond-async")
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        raise invalid("_outputFormat", f"only {NDJSON} is written")
+    wanted = None if types is None else check_types(types.split(","))
+    asked = ExportRequest(
+        "fhir",
+        deidentified=not fhir_view.identified(actor),
+        sites=scope_sites(registry, actor, ()),
+        types=wanted,
+    )
+
+    def work(job: Job) -> tuple[list[Path], Any]:
+        exported = run(registry, asked, job.directory, actor=actor, progress=job.display)
+        return exported.paths, exported
+
+    job = jobs(request).start(actor, KIND, str(request.url), work)
+    status_url = f"{request.base_url}fhir/$export-status/{job.id}"
+    return Response(status_code=202, headers={"Content-Location": status_url})
+
+
+def _job(request: Request, actor: Actor, job_id: str) -> Job:
+    try:
+        return jobs(request).get(actor, KIND, uuid.UUID(job_id))
+    except ValueError:
+        raise NotFound(f"no export {job_id}") from None
 
 
 @router.get("/$export-status/{job_id}")
 def export_status(request: Request, job_id: str, actor: ActorDep) -> Response:
-    job = jobs(request).get(actor, job_id)
-    if job.error is not None:
-        raise NotFound(f"export {job_id}: {job.error}")
-    if job.result is None:
+    job = _job(request, actor, job_id)
+    if job.error is not None or job.state is State.CANCELLED:
+        raise NotFound(f"export {job_id}: {job.error or 'cancelled'}")
+    if job.pending:
         return Response(status_code=202, headers={"X-Progress": job.progress(), "Retry-After": "1"})
+    exported: Exported = job.result
     base = f"{request.base_url}fhir/$export-file/{job.id}"
     manifest = {
         "transactionTime": job.started.isoformat(),
         "request": job.request,
         "requiresAccessToken": True,
         "output": [
-            {"type": kind, "url": f"{base}/{path.name}", "count": job.result.counts[kind]}
-            for kind, path in job.result.files.items()
+            {"type": path.stem, "url": f"{base}/{path.name}", "count": exported.counts[path.name]}
+            for path in exported.paths
         ],
         "error": [],
     }
@@ -212,13 +215,14 @@ def export_status(request: Request, job_id: str, actor: ActorDep) -> Response:
 
 @router.delete("/$export-status/{job_id}")
 def cancel_export(request: Request, job_id: str, actor: ActorDep) -> Response:
-    jobs(request).delete(actor, job_id)
+    jobs(request).delete(actor, KIND, _job(request, actor, job_id).id)
     return Response(status_code=202)
 
 
 @router.get("/$export-file/{job_id}/{name}")
 def export_file(request: Request, job_id: str, name: str, actor: ActorDep) -> FileResponse:
-    return FileResponse(jobs(request).file(actor, job_id, name), media_type=NDJSON)
+    path = jobs(request).file(actor, KIND, _job(request, actor, job_id).id, name)
+    return FileResponse(path, media_type=NDJSON)
 
 
 @router.get("/Patient/{patient_id}/$everything")

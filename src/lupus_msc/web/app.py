@@ -16,6 +16,7 @@ from lupus_msc.store.database import Database
 from lupus_msc.web import (
     api_accounts,
     api_audit,
+    api_exports,
     api_fhir,
     api_followup,
     api_pathway,
@@ -25,7 +26,7 @@ from lupus_msc.web import (
 from lupus_msc.web.api_score import build_router, input_schemas
 from lupus_msc.web.docs import install_docs
 from lupus_msc.web.errors import error_response, install_error_handlers
-from lupus_msc.web.fhir_jobs import BulkJobs
+from lupus_msc.web.jobs import Jobs
 from lupus_msc.web.pages import PAGE_ROUTERS
 from lupus_msc.web.responses import ERRORS
 from lupus_msc.web.security import install_security_headers, vendor_router
@@ -37,6 +38,7 @@ REGISTRY_ROUTERS = (
     api_products.router,
     api_followup.router,
     api_audit.router,
+    api_exports.router,
 )
 
 
@@ -48,7 +50,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         registry.upgrade()
         yield
-        app.state.fhir_jobs.close()
+        app.state.jobs.close()
         registry.dispose()
 
     app = FastAPI(
@@ -61,7 +63,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.database = registry
-    app.state.fhir_jobs = BulkJobs()
+    app.state.jobs = Jobs()
     install_error_handlers(app)
     install_docs(app)
     install_security_headers(app)
