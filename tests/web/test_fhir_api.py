@@ -275,6 +275,23 @@ def test_the_statistician_gets_de_identified_resources_only(server: Server) -> N
         client.reference("Patient", str(patients[0].id)).to_resource()
 
 
+def test_de_identified_patients_come_in_random_id_order_not_registration_order(
+    server: Server,
+) -> None:
+    """Study codes are numbered as patients register: the statistician's pages must not follow
+    them (the order would tell who enrolled first)."""
+    listed = server.client("statistician").resources("Patient").limit(7).fetch_all()
+    with server.database.reads() as session:
+        keys = session.execute(
+            select(models.DeidentificationKey.pseudonym, models.DeidentificationKey.patient_id)
+        ).all()
+    patient_of = dict(keys)
+    shown = [patient_of[resource["id"]] for resource in listed]
+    assert shown == sorted(shown)  # SQLite (hex text) and PostgreSQL (uuid) order ids alike
+    codes = {p.id: p.study_code for p in _patients_of(server, "S01")}
+    assert [codes[pid] for pid in shown] != sorted(codes[pid] for pid in shown)
+
+
 def test_de_identified_dates_keep_every_interval(server: Server) -> None:
     patient = _infused_patient(server, "S01")
     identified = server.client("physician").resource("Patient", id=str(patient.id))

@@ -235,7 +235,8 @@ def patients_page(
     limit: int,
     offset: int,
 ) -> tuple[list[Json], int]:
-    """A page of the actor's patients as Patient resources, and how many there are in all.
+    """A page of the actor's patients as Patient resources, and how many there are in all:
+    by study code for identified readers, by random id for the others.
 
     ``identifier`` (``system|value`` or ``value``) matches the study code for identified
     readers and the pseudonym for the others (``PSEUDONYM_SYSTEM``).
@@ -262,11 +263,12 @@ def patients_page(
             query = query.join(
                 DeidentificationKey, DeidentificationKey.patient_id == Patient.id
             ).where(DeidentificationKey.pseudonym == value)
+    # study codes are numbered in order of registration: a de-identified reader gets the
+    # patients in the order of their random ids instead, which says nothing of that order
+    order = Patient.study_code if identified(actor) else Patient.id
     with database.reads() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        found = list(
-            session.scalars(query.order_by(Patient.study_code).limit(limit).offset(offset))
-        )
+        found = list(session.scalars(query.order_by(order).limit(limit).offset(offset)))
         session.expunge_all()
     built = [
         fhir_patient.patient(p).model_dump(mode="json", by_alias=True, exclude_none=True)
