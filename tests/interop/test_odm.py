@@ -11,6 +11,7 @@ value is in its code list. Values are compared with the registry's records, not 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
@@ -179,6 +180,31 @@ def test_coded_values_are_in_their_code_lists(parsed: Parsed) -> None:
             assert data.get("Value") in coded[data.get("ItemOID")], data.attrib
             checked += 1
     assert checked > 0
+
+
+ZONE = r"(Z|[+-]\d{2}:\d{2})?"
+LEXICAL = {
+    "integer": r"-?\d+",
+    "float": r"-?\d+(\.\d+)?",
+    "text": r"(?s).+",
+    "date": r"\d{4}-\d{2}-\d{2}",
+    "datetime": r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?" + ZONE,
+    "partialDatetime": r"\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?" + ZONE + ")?)?)?",
+}
+"""ODM 1.3.2 §2.13 (data formats): the values each DataType allows, written by hand."""
+
+
+def test_every_value_has_the_form_of_its_data_type(parsed: Parsed) -> None:
+    """SDTM --DTC values keep the precision collected (a visit's vitals: a date; an infusion's:
+    a date-time), so they are ODM partialDatetime; a datetime item would refuse the dates."""
+    types = {item.get("OID"): item.get("DataType", "") for item in parsed.all("ItemDef")}
+    seen: Counter[str] = Counter()
+    for data in parsed.all("ItemData"):
+        kind = types[data.get("ItemOID")]
+        assert re.fullmatch(LEXICAL[kind], data.get("Value", "")), (kind, data.attrib)
+        seen[kind] += 1
+    assert seen["partialDatetime"] and seen["date"] and seen["float"] and seen["integer"]
+    assert types["IT.VS.VSDTC"] == "partialDatetime"
 
 
 def _items(group: ET.Element) -> dict[str, str]:

@@ -17,9 +17,9 @@ same OIDs (``IG.<domain>``, ``IT.<domain>.<variable>``, ``MDV.<study>``):
   an ``ItemDef`` per variable except those the hierarchy carries (``STUDYID``, ``DOMAIN``,
   ``USUBJID`` → ``SubjectData/@SubjectKey``; ``VISITNUM``, ``VISIT``, ``VISITDY`` → the study
   event). DataType: string → text, integer → integer, decimal → float, date → date,
-  datetime → datetime. A ``CodeListRef`` where the variable's codelist is a closed list
-  (``sdtm_metadata.TERMS``); ``LBSTRESN`` lists the lab units, and each of its ``ItemData``
-  names its unit with a ``MeasurementUnitRef``.
+  datetime → partialDatetime (``DATA_TYPES``). A ``CodeListRef`` where the variable's
+  codelist is a closed list (``sdtm_metadata.TERMS``); ``LBSTRESN`` lists the lab units, and
+  each of its ``ItemData`` names its unit with a ``MeasurementUnitRef``.
 * ``ClinicalData``: one ``SubjectData`` per patient (``SubjectKey`` = ``USUBJID``), its
   ``StudyEventData`` (``SE.SUBJECT`` first, then visits), ``FormData``, ``ItemGroupData``
   (``ItemGroupRepeatKey`` = the record's ``--SEQ``) and an ``ItemData`` for every value present.
@@ -52,8 +52,11 @@ DATA_TYPES = {
     "integer": "integer",
     "decimal": "float",
     "date": "date",
-    "datetime": "datetime",
+    "datetime": "partialDatetime",
 }
+"""SDTM type → ODM DataType. SDTM --DTC values keep the precision collected (ISO 8601 with
+the right end cut: a visit's vitals carry a date, an infusion's a date-time), which is ODM
+1.3.2's partialDatetime; its datetime would refuse a date alone."""
 LAB_UNITS = tuple(sorted({analyte.unit for analyte in ANALYTES.values()}))
 UNIT_ITEM = ("LB", "LBSTRESN", "LBSTRESU")
 """The item whose ``ItemData`` names its unit, and the variable holding that unit."""
