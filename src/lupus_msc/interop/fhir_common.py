@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.period import Period
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
@@ -75,33 +76,46 @@ R = TypeVar("R", bound=Resource)
 Json = dict[str, Any]
 
 
+class Shared(dict[str, Any]):
+    """A Part's JSON form: shared by the resources that use the Part, so never mutated (the
+    de-identification copies one once per patient: ``fhir_deidentify.Memo``)."""
+
+    __slots__ = ()
+
+
 class Part:
     """An R4B element validated once by its model, with its JSON form (never to be mutated:
-    one Part is shared by every resource that uses it)."""
+    one Part is shared by every resource that uses it). The JSON form is the model's dump;
+    ``json`` may give it instead only where it is plainly the same (a Reference's one string),
+    which tests/interop/test_fhir_fast_path.py checks on every line written."""
 
     __slots__ = ("json", "model")
 
-    def __init__(self, model: FHIRAbstractModel) -> None:
+    def __init__(self, model: FHIRAbstractModel, json: Json | None = None) -> None:
         self.model = model
-        self.json: Json = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if json is None:
+            json = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        self.json = Shared(json)
 
 
 def _model_side(value: Any) -> Any:
-    if isinstance(value, Part):
+    kind = type(value)
+    if kind is Part:
         return value.model
-    if isinstance(value, dict):
+    if kind is dict:
         return {k: _model_side(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [_model_side(item) for item in value]
     return value
 
 
 def _json_side(value: Any) -> Any:
-    if isinstance(value, Part):
+    kind = type(value)
+    if kind is Part:
         return value.json
-    if isinstance(value, dict):
+    if kind is dict:
         return {k: _json_side(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [_json_side(item) for item in value]
     return value
 
@@ -182,7 +196,14 @@ def ucum(unit: str) -> str:
 @lru_cache(maxsize=CACHED)
 def reference(kind: str, record_id: uuid.UUID | str) -> Part:
     """``Patient/<uuid>``: a literal reference to a resource built from a registry record."""
-    return Part(Reference(reference=f"{kind}/{record_id}"))
+    text = f"{kind}/{record_id}"
+    return Part(Reference(reference=text), {"reference": text})
+
+
+@lru_cache(maxsize=CACHED)
+def period(start: str | None, end: str | None) -> Part:
+    """A Period of FHIR dates or dateTimes (``date``, ``instant``); either end may be open."""
+    return Part(Period(start=start, end=end))
 
 
 @lru_cache(maxsize=CACHED)

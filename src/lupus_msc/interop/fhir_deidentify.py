@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from lupus_msc.interop.fhir_common import BASE
+from lupus_msc.interop.fhir_common import BASE, Shared
 from lupus_msc.interop.free_text import WORD, scrub
 
 PSEUDONYM_SYSTEM = f"{BASE}/sid/pseudonym"
@@ -100,19 +100,37 @@ def _string(text: str, name: str, key: FhirKey) -> str:
     return text if _words(text).isdisjoint(key.identifiers) else scrub(text, key.identifiers)
 
 
-def _walk(value: Any, key: FhirKey, name: str) -> Any:
-    if type(value) is str:
+Memo = dict[tuple[int, int], tuple[Shared, "FhirKey", dict[str, Any]]]
+"""De-identified copies of shared elements (``fhir_common.Shared``: a Part's JSON form) by the
+element's and the key's identity; each entry holds both, so neither id can be reused while
+the memo lives. The walk is a function of the element and the key alone, and a shared element
+is never mutated, so a copy made once serves every resource of the patient that uses it."""
+
+
+def _walk(value: Any, key: FhirKey, name: str, memo: Memo | None) -> Any:
+    kind = type(value)
+    if kind is str:
         return _string(value, name, key)
+    if kind is Shared and memo is not None:
+        slot = (id(value), id(key))
+        found = memo.get(slot)
+        if found is not None and found[0] is value and found[1] is key:
+            return found[2]
+        copy = {k: _walk(v, key, k, memo) for k, v in value.items() if k != "identifier"}
+        memo[slot] = (value, key, copy)
+        return copy
     if isinstance(value, dict):
-        return {k: _walk(v, key, k) for k, v in value.items() if k != "identifier"}
+        return {k: _walk(v, key, k, memo) for k, v in value.items() if k != "identifier"}
     if isinstance(value, list):
-        return [_walk(item, key, name) for item in value]
+        return [_walk(item, key, name, memo) for item in value]
     return value
 
 
-def deidentify(resource: dict[str, Any], key: FhirKey) -> dict[str, Any]:
+def deidentify(resource: dict[str, Any], key: FhirKey, memo: Memo | None = None) -> dict[str, Any]:
     """The de-identified copy of ``resource`` (JSON form) of the patient ``key`` belongs to;
-    ``resource`` itself is left as it was (its elements may be shared with other resources)."""
+    ``resource`` itself is left as it was (its elements may be shared with other resources).
+    With a ``memo`` (the bulk export keeps one per batch), shared elements are de-identified
+    once per patient, and copies made with the same memo share those elements."""
     kind = resource["resourceType"]
     if kind == "Patient":
         return {
@@ -129,5 +147,5 @@ def deidentify(resource: dict[str, Any], key: FhirKey) -> dict[str, Any]:
         elif name == "id" and kind not in KEEPS_IDS:
             copy[name] = resource_id(key, value)
         else:
-            copy[name] = _walk(value, key, name)
+            copy[name] = _walk(value, key, name, memo)
     return copy

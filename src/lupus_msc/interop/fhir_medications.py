@@ -10,6 +10,7 @@ from lupus_msc.interop.fhir_common import (
     built,
     date,
     element,
+    period,
     quantity,
     reference,
     text,
@@ -41,7 +42,7 @@ def medication_statement_draft(record: models.Medication) -> Draft:
         status="active" if record.stopped_on is None else "completed",
         medicationCodeableConcept=text(record.drug),
         subject=reference("Patient", record.patient_id),
-        effectivePeriod=element(start=date(record.started_on), end=date(record.stopped_on)),
+        effectivePeriod=period(date(record.started_on), date(record.stopped_on)),
         dosage=[dosage],
     )
 

@@ -10,7 +10,11 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from fhir.resources.R4B.observation import Observation, ObservationReferenceRange
+from fhir.resources.R4B.observation import (
+    Observation,
+    ObservationComponent,
+    ObservationReferenceRange,
+)
 
 from lupus_msc.clinical import codes
 from lupus_msc.interop.fhir_common import (
@@ -18,11 +22,9 @@ from lupus_msc.interop.fhir_common import (
     LAB_SYSTEM,
     SCORE_SYSTEM,
     Draft,
-    Json,
     Part,
     built,
     date,
-    element,
     local,
     quantity,
     reference,
@@ -100,13 +102,16 @@ def lab_observation(lab: models.LabResult, visit: models.Visit) -> Observation:
     return built(Observation, lab_observation_draft(lab, visit))
 
 
-def _sledai_components(result: dict[str, Any]) -> list[Json]:
+@lru_cache(maxsize=CACHED)
+def _component(name: str, points: int) -> Part:
+    code = local(SCORE_SYSTEM, f"sledai-2k-{name}", f"SLEDAI-2K {name}")
+    return Part(ObservationComponent(code=code.model, valueInteger=points))
+
+
+def _sledai_components(result: dict[str, Any]) -> list[Part]:
     """One component per descriptor that counted, with its weight (§1)."""
     return [
-        element(
-            code=local(SCORE_SYSTEM, f"sledai-2k-{name}", f"SLEDAI-2K {name}"),
-            valueInteger=int(points),
-        )
+        _component(name, int(points))
         for name, points in sorted(result.get("contributions", {}).items())
     ]
 

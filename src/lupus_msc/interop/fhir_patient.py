@@ -6,6 +6,7 @@ writes); the function without the suffix returns the validated R4B model.
 
 from __future__ import annotations
 
+from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.patient import Patient
@@ -14,11 +15,13 @@ from lupus_msc.clinical import codes
 from lupus_msc.interop.fhir_common import (
     STUDY_CODE_SYSTEM,
     Draft,
+    Part,
     built,
     concept,
     date,
     element,
     local,
+    period,
     reference,
 )
 from lupus_msc.store import models
@@ -27,7 +30,7 @@ CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 VISIT_SYSTEM = "https://lupus-msc.org/fhir/CodeSystem/visits"
-AMBULATORY = element(system=ACT_CODE, code="AMB", display="ambulatory")
+AMBULATORY = Part(Coding(system=ACT_CODE, code="AMB", display="ambulatory"))
 """Encounter.class (a Coding): every protocol visit is an outpatient one."""
 
 
@@ -79,7 +82,7 @@ def encounter_draft(visit: models.Visit) -> Draft:
         **{"class": AMBULATORY},
         type=[local(VISIT_SYSTEM, visit.code, f"Protocol visit {visit.code}")],
         subject=reference("Patient", visit.patient_id),
-        period=element(start=day, end=day),
+        period=period(day, day),
     )
 
 

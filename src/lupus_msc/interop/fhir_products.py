@@ -20,6 +20,7 @@ from lupus_msc.interop.fhir_common import (
     element,
     instant,
     local,
+    period,
     reference,
     text,
 )
@@ -68,7 +69,7 @@ def infusion_procedure_draft(infusion: models.Infusion, lot_ids: Sequence[uuid.U
         status="completed" if end is not None else "in-progress",
         code=local(PROCEDURE_SYSTEM, "msc-infusion", "Mesenchymal stromal cell infusion"),
         subject=reference("Patient", infusion.patient_id),
-        performedPeriod=element(start=instant(infusion.started_at), end=end),
+        performedPeriod=period(instant(infusion.started_at), end),
         usedReference=[reference("BiologicallyDerivedProduct", lot) for lot in lot_ids],
         bodySite=[text(infusion.injection_site)] if infusion.injection_site else None,
     )

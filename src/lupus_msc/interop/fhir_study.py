@@ -21,6 +21,7 @@ from lupus_msc.interop.fhir_common import (
     date,
     element,
     local,
+    period,
     reference,
 )
 from lupus_msc.store import models
@@ -96,9 +97,7 @@ def research_consent_draft(record: models.Consent) -> Draft:
         patient=reference("Patient", record.patient_id),
         dateTime=signed,
         policyRule=local(ACT_CODE, "OPTIN", "opt-in"),
-        provision=element(
-            type="permit", period=element(start=signed, end=date(record.withdrawn_on))
-        ),
+        provision=element(type="permit", period=period(signed, date(record.withdrawn_on))),
     )
 
 
