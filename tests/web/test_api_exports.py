@@ -14,17 +14,23 @@ import csv
 import io
 import json
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import httpx
 import polars as pl
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
-from lupus_msc.store.models import Infusion, Patient, Site
+from lupus_msc.services import accounts
+from lupus_msc.services.access import Actor
+from lupus_msc.services.accounts import UserChange, UserIn
+from lupus_msc.services.unit import unit_of_work
+from lupus_msc.store.models import Infusion, Patient, Role, Site, User
 from tests.cohort_setup import identities, load_two_sites
-from tests.registry_fixtures import Api
+from tests.registry_fixtures import PASSWORD, Api
 
 Json = dict[str, Any]
 
@@ -119,8 +125,8 @@ def test_the_statistician_receives_de_identified_exports_only(cohort: Api) -> No
     content = b"".join(download(cohort, "statistician", job, f["name"]) for f in job["files"])
     text = content.decode()
     for person in identities(cohort.registry.database):
-        for identifier in (person["name"], person["born"], person["record"], person["code"]):
-            assert identifier not in text
+        for identifier in ("name", "listed", "born", "record", "code"):
+            assert person[identifier] not in text
     patients = csv_rows(download(cohort, "statistician", job, "patients.csv"))
     assert len(patients) == len(study_codes(cohort, "S01", "A01", infused=True))
 
@@ -178,12 +184,12 @@ def test_a_site_the_user_is_not_a_member_of_is_forbidden(cohort: Api) -> None:
     ],
 )
 def test_options_the_format_does_not_take_are_refused(cohort: Api, body: Json, field: str) -> None:
-    refused = start(cohort, "physician", **body)
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["fields"][0]["field"] == field
     with cohort.as_("physician") as client:
-        listed = client.get("/api/v1/exports").json()
-    assert all(job["format"] != body["format"] or job["state"] == "done" for job in listed)
+        before = client.get("/api/v1/exports").json()
+        refused = client.post("/api/v1/exports", json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["fields"][0]["field"] == field
+        assert client.get("/api/v1/exports").json() == before  # nothing queued
 
 
 def test_an_export_is_its_owners_alone_and_deleting_removes_it(cohort: Api) -> None:
@@ -206,3 +212,82 @@ def test_a_user_of_no_site_with_patients_exports_nobody_elses(cohort: Api) -> No
     assert job["sites"] == ["A01"]
     patients = csv_rows(download(cohort, "coordinator", job, "patients.csv"))
     assert {row["patient_id"] for row in patients} == study_codes(cohort, "A01", infused=True)
+
+
+def _site_ids(api: Api, *codes: str) -> list[uuid.UUID]:
+    with api.registry.database.reads() as session:
+        return list(session.scalars(select(Site.id).where(Site.code.in_(codes))))
+
+
+def _change(api: Api, user_id: uuid.UUID, role: Role, *sites: str) -> None:
+    """What an admin does on the user's page: a new role and sites."""
+    with unit_of_work(api.registry.database, None) as session:
+        admin = Actor.of(session.get_one(User, api.registry.users["admin"]))
+        change = UserChange(role=role, site_ids=_site_ids(api, *sites))
+        accounts.change_user(session, admin, user_id, change)
+
+
+@pytest.mark.parametrize(
+    ("role", "sites"),
+    [(Role.PHYSICIAN, ("S02",)), (Role.STATISTICIAN, ("S01",))],
+    ids=["removed from the site", "no longer reads identity"],
+)
+def test_a_user_who_lost_access_no_longer_finds_the_export(
+    cohort: Api, role: Role, sites: tuple[str, ...]
+) -> None:
+    """An identified export of S01: once its owner has left S01, or became a statistician,
+    neither it nor its files are found (a job keeps no rights of its own)."""
+    name = f"leaver_{role.value}"
+    with unit_of_work(cohort.registry.database, None) as session:
+        user = accounts.add_user(
+            session,
+            None,
+            UserIn(
+                email=f"{name}@example.org",
+                full_name="Leaver",
+                role=Role.PHYSICIAN,
+                password=PASSWORD,
+                site_ids=_site_ids(cohort, "S01"),
+            ),
+            hasher=accounts.GENERATED_PASSWORD_HASHER,
+        )
+        user_id = user.id
+        cohort.registry.tokens[name] = accounts.issue_token(session, user, "exports").token
+    job = exported(cohort, name, format="csv", deidentify=False)
+    url, file_url = f"/api/v1/exports/{job['id']}", job["files"][0]["url"]
+    with cohort.as_(name) as client:
+        response = client.get(file_url)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "no-store"
+    _change(cohort, user_id, role, *sites)
+    with cohort.as_(name) as client:
+        assert client.get(url).status_code == 404
+        assert client.get(file_url).status_code == 404
+        assert client.get("/api/v1/exports").json() == []
+
+
+def test_a_redcap_export_without_a_protocol_is_refused_before_it_is_queued(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Refused at the request (409), not failed in the job later."""
+    from lupus_msc.store.database import Database
+    from lupus_msc.web.app import create_app
+    from tests.registry_fixtures import serving
+
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('empty')}/registry.sqlite3")
+    database.upgrade()
+    with unit_of_work(database, None) as session:
+        user = accounts.add_user(
+            session,
+            None,
+            UserIn(email="a@example.org", full_name="A", role=Role.ADMIN, password=PASSWORD),
+            hasher=accounts.GENERATED_PASSWORD_HASHER,
+        )
+        token = accounts.issue_token(session, user, "exports").token
+    headers = {"Authorization": f"Bearer {token}"}
+    with serving(create_app(database.url)) as base, httpx.Client(base_url=base) as client:
+        refused = client.post("/api/v1/exports", json={"format": "redcap"}, headers=headers)
+        assert refused.status_code == 409, refused.text
+        assert "protocol" in refused.json()["error"]["message"]
+        assert client.get("/api/v1/exports", headers=headers).json() == []
+    database.dispose()

@@ -14,10 +14,13 @@ from typing import Any
 
 import pytest
 
+from lupus_msc.interop.exports import ExportRequest
 from lupus_msc.services.access import Actor
 from lupus_msc.services.errors import NotFound, Refused, invalid
 from lupus_msc.store.models import Role
 from lupus_msc.web.jobs import PER_USER, Job, Jobs, State
+
+CSV = ExportRequest("csv")
 
 
 def actor(name: str) -> Actor:
@@ -52,7 +55,7 @@ def wait_for(job: Job, *states: State) -> None:
 
 @pytest.fixture
 def jobs() -> Any:
-    queue = Jobs(workers=1)
+    queue = Jobs()
     yield queue
     queue.close()
 
@@ -60,7 +63,7 @@ def jobs() -> Any:
 def test_a_job_runs_and_its_files_are_found_by_its_owner_only(jobs: Jobs) -> None:
     owner, other = actor("owner"), actor("other")
     gate = Gate()
-    job = jobs.start(owner, "export", "csv", gate)
+    job = jobs.start(owner, "export", CSV, gate)
     assert gate.started.wait(10)
     assert job.state is State.RUNNING
     assert job.progress() == "step 1 of 3: first"
@@ -69,8 +72,9 @@ def test_a_job_runs_and_its_files_are_found_by_its_owner_only(jobs: Jobs) -> Non
     gate.release.set()
     wait_for(job, State.DONE)
     assert (job.result, job.progress()) == ("written", "step 3 of 3: done")
+    assert job.files == [job.directory / "out.csv"]  # set before the state
     assert jobs.file(owner, "export", job.id, "out.csv").read_text() == "a\n"
-    assert job.finished is not None and job.finished >= job.started
+    assert job.finished is not None and job.finished >= job.requested
     for who, kind in ((other, "export"), (owner, "fhir")):
         with pytest.raises(NotFound):
             jobs.get(who, kind, job.id)
@@ -81,23 +85,23 @@ def test_a_job_runs_and_its_files_are_found_by_its_owner_only(jobs: Jobs) -> Non
 def test_a_user_may_have_a_limited_number_of_jobs_pending(jobs: Jobs) -> None:
     owner = actor("busy")
     gate = Gate()
-    pending = [jobs.start(owner, "export", n, gate) for n in range(PER_USER)]
+    pending = [jobs.start(owner, "export", CSV, gate) for _ in range(PER_USER)]
     assert gate.started.wait(10)
     assert [job.state for job in pending] == [State.RUNNING] + [State.QUEUED] * (PER_USER - 1)
     with pytest.raises(Refused, match=f"you have {PER_USER} exports queued or running"):
-        jobs.start(owner, "export", "one too many", gate)
-    jobs.start(actor("someone else"), "export", "theirs", gate)  # the limit is per user
+        jobs.start(owner, "export", CSV, gate)
+    jobs.start(actor("someone else"), "export", CSV, gate)  # the limit is per user
     gate.release.set()
     for job in pending:
         wait_for(job, State.DONE)
-    jobs.start(owner, "export", "again", gate)  # finished jobs do not count
+    jobs.start(owner, "export", CSV, gate)  # finished jobs do not count
 
 
 def test_deleting_a_running_job_stops_it_and_removes_its_files(jobs: Jobs) -> None:
     owner = actor("owner")
     gate = Gate()
-    running = jobs.start(owner, "export", "running", gate)
-    queued = jobs.start(owner, "export", "queued", Gate())
+    running = jobs.start(owner, "export", CSV, gate)
+    queued = jobs.start(owner, "export", CSV, Gate())
     assert gate.started.wait(10)
     jobs.delete(owner, "export", queued.id)
     jobs.delete(owner, "export", running.id)
@@ -120,8 +124,8 @@ def test_a_refusal_is_the_jobs_error_and_a_crash_is_named_not_shown(jobs: Jobs) 
     def crashed(_job: Job) -> tuple[list[Path], Any]:
         raise KeyError("secret detail")
 
-    first = jobs.start(owner, "export", "refused", refused)
-    second = jobs.start(owner, "export", "crashed", crashed)
+    first = jobs.start(owner, "export", CSV, refused)
+    second = jobs.start(owner, "export", CSV, crashed)
     wait_for(second, State.FAILED)
     assert first.error == "protocol: no protocol is loaded"
     assert second.error == "the export failed: KeyError"
@@ -129,11 +133,11 @@ def test_a_refusal_is_the_jobs_error_and_a_crash_is_named_not_shown(jobs: Jobs) 
 
 
 def test_closing_cancels_every_job_and_removes_the_files() -> None:
-    queue = Jobs(workers=1)
+    queue = Jobs()
     owner = actor("owner")
     gate = Gate()
-    running = queue.start(owner, "export", "running", gate)
-    queued = queue.start(owner, "export", "queued", Gate())
+    running = queue.start(owner, "export", CSV, gate)
+    queued = queue.start(owner, "export", CSV, Gate())
     assert gate.started.wait(10)
     closing = threading.Thread(target=queue.close)
     closing.start()
@@ -142,5 +146,50 @@ def test_closing_cancels_every_job_and_removes_the_files() -> None:
     closing.join(10)
     assert not closing.is_alive()
     assert running.state is State.CANCELLED
-    assert queued.state is State.QUEUED  # never started
+    assert queued.state is State.CANCELLED  # never started
     assert not running.directory.exists() and not queued.directory.exists()
+
+
+class LateWriter(Gate):
+    """Work that goes on writing in its folder after it is deleted, as an export does until
+    the end of its batch: the folder must stay until it stops, then go."""
+
+    def __call__(self, job: Job) -> tuple[list[Path], Any]:
+        self.started.set()
+        assert self.release.wait(10)
+        (job.directory / "late.csv").write_text("b\n")
+        return [], None
+
+
+def test_a_job_deleted_while_running_is_cancelled_not_failed_and_counted_until_it_stops(
+    jobs: Jobs,
+) -> None:
+    owner = actor("owner")
+    gate = LateWriter()
+    running = jobs.start(owner, "export", CSV, gate)
+    assert gate.started.wait(10)
+    jobs.delete(owner, "export", running.id)
+    quick = Gate()
+    quick.release.set()
+    for _ in range(PER_USER - 1):
+        jobs.start(owner, "export", CSV, quick)
+    with pytest.raises(Refused):  # the stopping job still counts
+        jobs.start(owner, "export", CSV, quick)
+    gate.release.set()
+    wait_for(running, State.CANCELLED)
+    assert running.error is None
+    assert not running.directory.exists()
+
+
+def test_a_finished_job_is_removed_after_it_has_been_kept(
+    jobs: Jobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = actor("owner")
+    gate = Gate()
+    gate.release.set()
+    job = jobs.start(owner, "export", CSV, gate)
+    wait_for(job, State.DONE)
+    assert jobs.mine(owner, "export") == [job]
+    monkeypatch.setattr("lupus_msc.web.jobs.KEPT", dt.timedelta(0))
+    assert jobs.mine(owner, "export") == []
+    assert not job.directory.exists()

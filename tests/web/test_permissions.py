@@ -226,7 +226,8 @@ def test_the_catalogue_holds_every_registry_route_exactly_once(schema: Json) -> 
 
 READS_NOT_GET = {"POST /api/v1/exports", "DELETE /api/v1/exports/{export_id}"}
 """Reads that are not GETs: an export job is asked for with a POST (its options are a body)
-and dropped with a DELETE; neither writes a record of the registry."""
+and dropped with a DELETE. Neither changes a clinical record; a de-identified export may create
+the patients' pseudonym keys (audited), as a de-identified read of /fhir does."""
 
 
 def test_writes_are_refused_to_the_monitor_and_the_statistician() -> None:

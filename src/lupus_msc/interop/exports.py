@@ -12,7 +12,7 @@ exports only) and writes the files, reporting each step to a ``progress.Progress
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
@@ -122,6 +122,37 @@ def authorize(actor: Actor, request: ExportRequest) -> None:
         raise Forbidden(f"deidentify: {message}", [("deidentify", message)])
 
 
+def within_sites(database: Database, actor: Actor, request: ExportRequest) -> bool:
+    """Whether the actor may (still) export the request's sites: every one of them a site
+    they are a member of; every site (none named) for admins alone."""
+    from lupus_msc.services.errors import ServiceError
+
+    try:
+        return scope_sites(database, actor, request.sites) == request.sites
+    except ServiceError:
+        return False
+
+
+def still_allowed(database: Database, actor: Actor, request: ExportRequest) -> bool:
+    """Whether the actor may (still) receive this export: their role and sites today."""
+    from lupus_msc.services.errors import ServiceError
+
+    try:
+        authorize(actor, request)
+    except ServiceError:
+        return False
+    return within_sites(database, actor, request)
+
+
+def preflight(database: Database, request: ExportRequest) -> None:
+    """Refuse now what the export would refuse later: a REDCap project needs a protocol."""
+    if request.format == "redcap":
+        from lupus_msc.services import protocols
+
+        with database.reads() as session:
+            protocols.newest(session)
+
+
 @dataclass(frozen=True)
 class Exported:
     """What an export wrote: the number of patients, the files and a one-line summary."""
@@ -140,11 +171,17 @@ def run(
     *,
     actor: Actor | None = None,
     progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Exported:
     """Write the export to ``out`` (created). ``request`` is checked (``check``) and its sites
-    scoped (``scope_sites``) by the caller. ``actor`` None is the system (the command line)."""
+    scoped (``scope_sites``) by the caller; ``run`` refuses sites an actor may not export all
+    the same. ``actor`` None is the system (the command line). The export stops with
+    ``progress.Cancelled`` between two steps once ``cancelled()`` is true (or the progress
+    display raises it)."""
     if actor is not None:
         authorize(actor, request)
+        if not within_sites(database, actor, request):
+            raise Forbidden("sites: not all of them are yours", [("sites", "not all yours")])
     out.mkdir(parents=True, exist_ok=True)
     progress = progress or silent
     if request.format in ("csv", "parquet"):
@@ -153,7 +190,7 @@ def run(
         return _cdisc(database, request, out, actor, progress)
     if request.format == "redcap":
         return _redcap(database, request, out, actor, progress)
-    return _fhir(database, request, out, actor, progress)
+    return _fhir(database, request, out, actor, progress, cancelled)
 
 
 def _dataset(
@@ -206,7 +243,12 @@ def _redcap(
 
 
 def _fhir(
-    database: Database, request: ExportRequest, out: Path, actor: Actor | None, progress: Progress
+    database: Database,
+    request: ExportRequest,
+    out: Path,
+    actor: Actor | None,
+    progress: Progress,
+    cancelled: Callable[[], bool] | None,
 ) -> Exported:
     from lupus_msc.interop.fhir_bulk import BATCH, export_ndjson, patients_of
 
@@ -217,7 +259,7 @@ def _fhir(
     try:
         result = export_ndjson(
             database, actor, out, types=request.types, site_codes=sites,
-            deidentify_all=request.deidentified,
+            deidentify_all=request.deidentified, cancelled=cancelled,
             on_batch=lambda _done, _total: advance(next(following, "done")),
         )  # fmt: skip
     finally:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -30,14 +29,15 @@ from lupus_msc.interop.exports import (
     Format,
     authorize,
     check,
-    run,
+    preflight,
     scope_sites,
+    still_allowed,
 )
 from lupus_msc.services.access import Action, require
 from lupus_msc.services.accounts import SiteCode
-from lupus_msc.services.fields import In
+from lupus_msc.services.fields import In, today
 from lupus_msc.web.deps import ActorDep, DatabaseDep
-from lupus_msc.web.jobs import Job, Jobs, State
+from lupus_msc.web.jobs import Job, State, export_work, jobs, owned_job, private_file
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 KIND = "export"
@@ -52,6 +52,9 @@ MEDIA_TYPES = {
 """The files' media types, by suffix."""
 OTHER = "application/octet-stream"
 ResourceType = Annotated[str, Field(min_length=1, max_length=40)]
+WEB_BATCH = 2000
+"""[PROJECT] Patients per batch of a CSV or Parquet job: the server process holds one batch
+(the command line's 10,000 take about 0.9 GiB; docs/performance.md)."""
 
 
 class ExportIn(In):
@@ -69,7 +72,9 @@ class ExportIn(In):
         default_factory=list, description="Site codes; none: every site you are a member of."
     )
     as_of: dt.date | None = Field(
-        default=None, description="Data cut-off (csv, parquet, sdtm, odm); default today."
+        default=None,
+        description="Data cut-off: csv and parquet default to today; sdtm and odm to none "
+        "(everything recorded); not for redcap and fhir.",
     )
     types: Annotated[list[ResourceType], Field(min_length=1, max_length=20)] | None = Field(
         default=None, description="FHIR resource types (fhir only); default every type."
@@ -90,10 +95,11 @@ class ExportOut(BaseModel):
     sites: list[str]
     """The sites exported; empty: every site (admins)."""
     as_of: dt.date | None
+    """The cut-off used; none: everything recorded."""
     types: list[str] | None
     state: State
     progress: str
-    started_at: dt.datetime
+    requested_at: dt.datetime
     finished_at: dt.datetime | None
     summary: str | None
     """What was written, once done."""
@@ -101,14 +107,10 @@ class ExportOut(BaseModel):
     error: str | None
 
 
-def jobs(request: Request) -> Jobs:
-    found: Jobs = request.app.state.jobs
-    return found
-
-
 def _view(job: Job) -> ExportOut:
+    state = job.state  # read once: the worker sets files and result before the state
     asked: ExportRequest = job.request
-    exported: Exported | None = job.result if job.state is State.DONE else None
+    exported: Exported | None = job.result if state is State.DONE else None
     files = [
         ExportFileOut(
             name=path.name,
@@ -125,9 +127,9 @@ def _view(job: Job) -> ExportOut:
         sites=list(asked.sites),
         as_of=asked.as_of,
         types=None if asked.types is None else list(asked.types),
-        state=job.state,
+        state=state,
         progress=job.progress(),
-        started_at=job.started,
+        requested_at=job.requested,
         finished_at=job.finished,
         summary=exported.summary if exported else None,
         files=files,
@@ -141,39 +143,42 @@ def start_export(
 ) -> ExportOut:
     """Queue an export; poll the ``Location`` it answers with until ``state`` is ``done``."""
     types = None if body.types is None else tuple(body.types)
+    as_of = body.as_of
+    if as_of is None and body.format in ("csv", "parquet"):
+        as_of = today()  # the cut-off these formats take by default, said in the job
     asked = ExportRequest(
         body.format,
         deidentified=body.deidentify,
         dates=body.dates,
         sites=tuple(body.sites),
-        as_of=body.as_of,
+        as_of=as_of,
         types=types,
+        batch_size=WEB_BATCH if body.format in ("csv", "parquet") else None,
     )
     authorize(actor, asked)
     asked = check(asked)
     asked = replace(asked, sites=scope_sites(registry, actor, asked.sites))
-
-    def work(job: Job) -> tuple[list[Path], Any]:
-        exported = run(registry, asked, job.directory, actor=actor, progress=job.display)
-        return exported.paths, exported
-
-    job = jobs(request).start(actor, KIND, asked, work)
+    preflight(registry, asked)
+    job = jobs(request).start(actor, KIND, asked, export_work(registry, actor, asked))
     response.headers["Location"] = f"/api/v1/exports/{job.id}"
     return _view(job)
 
 
 @router.get("/exports", response_model=list[ExportOut])
-def my_exports(actor: ActorDep, request: Request) -> list[ExportOut]:
+def my_exports(actor: ActorDep, registry: DatabaseDep, request: Request) -> list[ExportOut]:
     """Your exports, oldest first (others' are not shown)."""
     require(actor, Action.READ_PATIENTS)
-    return [_view(job) for job in jobs(request).mine(actor, KIND)]
+    mine = jobs(request).mine(actor, KIND)
+    return [_view(job) for job in mine if still_allowed(registry, actor, job.request)]
 
 
 @router.get("/exports/{export_id}", response_model=ExportOut)
-def export_status(export_id: uuid.UUID, actor: ActorDep, request: Request) -> ExportOut:
+def export_status(
+    export_id: uuid.UUID, actor: ActorDep, registry: DatabaseDep, request: Request
+) -> ExportOut:
     """Where the export stands; its files once ``state`` is ``done``."""
     require(actor, Action.READ_PATIENTS)
-    return _view(jobs(request).get(actor, KIND, export_id))
+    return _view(owned_job(request, registry, actor, KIND, export_id))
 
 
 @router.get(
@@ -181,12 +186,14 @@ def export_status(export_id: uuid.UUID, actor: ActorDep, request: Request) -> Ex
     response_class=FileResponse,
     responses={200: {"content": {media: {} for media in (*MEDIA_TYPES.values(), OTHER)}}},
 )
-def export_file(export_id: uuid.UUID, name: str, actor: ActorDep, request: Request) -> Any:
+def export_file(
+    export_id: uuid.UUID, name: str, actor: ActorDep, registry: DatabaseDep, request: Request
+) -> Any:
     """One file of a finished export, streamed."""
     require(actor, Action.READ_PATIENTS)
-    path = jobs(request).file(actor, KIND, export_id, name)
-    media = MEDIA_TYPES.get(path.suffix, OTHER)
-    return FileResponse(path, media_type=media, filename=path.name)
+    job = owned_job(request, registry, actor, KIND, export_id)
+    path = jobs(request).file(actor, KIND, job.id, name)
+    return private_file(path, MEDIA_TYPES.get(path.suffix, OTHER))
 
 
 @router.delete("/exports/{export_id}", status_code=204)

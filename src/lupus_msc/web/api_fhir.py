@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -31,14 +30,15 @@ from fastapi.responses import FileResponse
 
 from lupus_msc import __version__
 from lupus_msc.interop import fhir_records, fhir_view
-from lupus_msc.interop.exports import Exported, ExportRequest, run, scope_sites
+from lupus_msc.interop.exports import Exported, ExportRequest, scope_sites
 from lupus_msc.interop.fhir_bulk import check_types
 from lupus_msc.interop.fhir_import import import_bundle as import_lab_bundle
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import NotFound, invalid
+from lupus_msc.store.database import Database
 from lupus_msc.web.deps import ActorDep, DatabaseDep
 from lupus_msc.web.fhir_search import page, search_compartment, search_patients
-from lupus_msc.web.jobs import Job, Jobs, State
+from lupus_msc.web.jobs import Job, State, export_work, jobs, owned_job, private_file
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
@@ -54,11 +54,6 @@ class FhirResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, separators=(",", ":")).encode()
-
-
-def jobs(request: Request) -> Jobs:
-    found: Jobs = request.app.state.jobs
-    return found
 
 
 def capability_statement(base: str) -> dict[str, Any]:
@@ -173,34 +168,39 @@ def kick_off(
         types=wanted,
     )
 
-    def work(job: Job) -> tuple[list[Path], Any]:
-        exported = run(registry, asked, job.directory, actor=actor, progress=job.display)
-        return exported.paths, exported
-
-    job = jobs(request).start(actor, KIND, str(request.url), work)
+    job = jobs(request).start(
+        actor, KIND, asked, export_work(registry, actor, asked), label=str(request.url)
+    )
     status_url = f"{request.base_url}fhir/$export-status/{job.id}"
     return Response(status_code=202, headers={"Content-Location": status_url})
 
 
-def _job(request: Request, actor: Actor, job_id: str) -> Job:
+def _job_id(text: str) -> uuid.UUID:
     try:
-        return jobs(request).get(actor, KIND, uuid.UUID(job_id))
+        return uuid.UUID(text)
     except ValueError:
-        raise NotFound(f"no export {job_id}") from None
+        raise NotFound(f"no export {text}") from None
+
+
+def _job(request: Request, registry: Database, actor: Actor, job_id: str) -> Job:
+    return owned_job(request, registry, actor, KIND, _job_id(job_id))
 
 
 @router.get("/$export-status/{job_id}")
-def export_status(request: Request, job_id: str, actor: ActorDep) -> Response:
-    job = _job(request, actor, job_id)
-    if job.error is not None or job.state is State.CANCELLED:
-        raise NotFound(f"export {job_id}: {job.error or 'cancelled'}")
-    if job.pending:
+def export_status(
+    request: Request, job_id: str, actor: ActorDep, registry: DatabaseDep
+) -> Response:
+    job = _job(request, registry, actor, job_id)
+    state = job.state  # read once: the worker sets the result and error before the state
+    if state in (State.FAILED, State.CANCELLED):
+        raise NotFound(f"export {job_id}: {job.error or state.value}")
+    if state is not State.DONE:
         return Response(status_code=202, headers={"X-Progress": job.progress(), "Retry-After": "1"})
     exported: Exported = job.result
     base = f"{request.base_url}fhir/$export-file/{job.id}"
     manifest = {
-        "transactionTime": job.started.isoformat(),
-        "request": job.request,
+        "transactionTime": job.requested.isoformat(),
+        "request": job.label,
         "requiresAccessToken": True,
         "output": [
             {"type": path.stem, "url": f"{base}/{path.name}", "count": exported.counts[path.name]}
@@ -215,14 +215,16 @@ def export_status(request: Request, job_id: str, actor: ActorDep) -> Response:
 
 @router.delete("/$export-status/{job_id}")
 def cancel_export(request: Request, job_id: str, actor: ActorDep) -> Response:
-    jobs(request).delete(actor, KIND, _job(request, actor, job_id).id)
+    jobs(request).delete(actor, KIND, _job_id(job_id))
     return Response(status_code=202)
 
 
 @router.get("/$export-file/{job_id}/{name}")
-def export_file(request: Request, job_id: str, name: str, actor: ActorDep) -> FileResponse:
-    path = jobs(request).file(actor, KIND, _job(request, actor, job_id).id, name)
-    return FileResponse(path, media_type=NDJSON)
+def export_file(
+    request: Request, job_id: str, name: str, actor: ActorDep, registry: DatabaseDep
+) -> FileResponse:
+    job = _job(request, registry, actor, job_id)
+    return private_file(jobs(request).file(actor, KIND, job.id, name), NDJSON)
 
 
 @router.get("/Patient/{patient_id}/$everything")
