@@ -24,9 +24,9 @@ import os
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 from lupus_msc.interop import fhir_records
 from lupus_msc.interop.fhir_deidentify import FhirKey, Memo, deidentify
 from lupus_msc.interop.fhir_view import fhir_keys, identified, research_studies
+from lupus_msc.interop.progress import Cancelled
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import invalid
 from lupus_msc.store.database import Database
@@ -46,10 +47,6 @@ BATCH = 200
 """Patients read, built and written per batch."""
 WORKERS = 2
 """Worker processes at most (the machines this runs on have two cores)."""
-
-
-class Cancelled(Exception):
-    """The export was cancelled (``DELETE`` on its status URL) between two batches."""
 
 
 @dataclass
@@ -182,7 +179,7 @@ def _batches(
     private: bool,
     workers: int,
     cancelled: Callable[[], bool] | None,
-) -> Iterator[Lines]:
+) -> Generator[Lines, None, None]:
     """Each batch's lines, in order: built here, or by ``workers`` processes."""
 
     def check() -> None:
@@ -260,12 +257,12 @@ def export_ndjson(
             for study in research_studies(database, actor):
                 write("ResearchStudy", json.dumps(study, separators=(",", ":")) + "\n", 1)
         batches = [patient_ids[i : i + batch] for i in range(0, len(patient_ids), batch)]
+        # closed on any way out, so the worker processes end with the export
+        built = files.enter_context(
+            closing(_batches(database, actor, batches, wanted, private, count, cancelled))
+        )
         done = 0
-        for ids, lines in zip(
-            batches,
-            _batches(database, actor, batches, wanted, private, count, cancelled),
-            strict=True,
-        ):
+        for ids, lines in zip(batches, built, strict=True):
             for kind in fhir_records.PATIENT_TYPES:  # the same file order as one process
                 if kind in lines:
                     write(kind, lines[kind], lines[kind].count("\n"))

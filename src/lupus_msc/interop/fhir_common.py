@@ -69,8 +69,9 @@ UCUM: dict[str, str] = {
 registry accepts (``services.visit_labs.ANALYTES``) is already UCUM (``g/L``, ``10*9/L``,
 ``/[HPF]``, ``mm/h``…)."""
 
-CACHED = 65_536
-"""Parts kept per kind (references, quantities): a batch's worth, so memory stays bounded."""
+CACHED = 16_384
+"""Parts kept per kind (references, quantities…): about a batch's references (200 patients'
+visits), so memory stays bounded; the codings of a registry are far fewer."""
 
 R = TypeVar("R", bound=Resource)
 Json = dict[str, Any]

@@ -39,7 +39,7 @@ DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
 REFERENCE = re.compile(r"^([A-Za-z]+)/(.+)$")
 NOT_TEXT = frozenset({"system", "code", "reference", "url", "resourceType", "id", "status"})
 """Keys whose string values are codes or links, not text: never scrubbed."""
-CACHED = 65_536
+CACHED = 16_384
 """Strings whose shifted, rewritten or split form is kept (they repeat: codes, displays, a
 patient's visit dates and references); bounded, so memory stays flat over a long export."""
 
