@@ -172,12 +172,14 @@ def run(
     actor: Actor | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    processes: int | None = None,
 ) -> Exported:
     """Write the export to ``out`` (created). ``request`` is checked (``check``) and its sites
     scoped (``scope_sites``) by the caller; ``run`` refuses sites an actor may not export all
     the same. ``actor`` None is the system (the command line). The export stops with
     ``progress.Cancelled`` between two steps once ``cancelled()`` is true (or the progress
-    display raises it)."""
+    display raises it). ``processes`` caps the worker processes of a FHIR export (default:
+    ``fhir_bulk.WORKERS``)."""
     if actor is not None:
         authorize(actor, request)
         if not within_sites(database, actor, request):
@@ -190,7 +192,7 @@ def run(
         return _cdisc(database, request, out, actor, progress)
     if request.format == "redcap":
         return _redcap(database, request, out, actor, progress)
-    return _fhir(database, request, out, actor, progress, cancelled)
+    return _fhir(database, request, out, actor, progress, cancelled, processes)
 
 
 def _dataset(
@@ -249,6 +251,7 @@ def _fhir(
     actor: Actor | None,
     progress: Progress,
     cancelled: Callable[[], bool] | None,
+    processes: int | None,
 ) -> Exported:
     from lupus_msc.interop.fhir_bulk import BATCH, export_ndjson, patients_of
 
@@ -259,7 +262,7 @@ def _fhir(
     try:
         result = export_ndjson(
             database, actor, out, types=request.types, site_codes=sites,
-            deidentify_all=request.deidentified, cancelled=cancelled,
+            deidentify_all=request.deidentified, cancelled=cancelled, workers=processes,
             on_batch=lambda _done, _total: advance(next(following, "done")),
         )  # fmt: skip
     finally:

@@ -120,6 +120,7 @@ def export_work(database: Database, actor: Actor, request: ExportRequest) -> Wor
             actor=actor,
             progress=job.display,
             cancelled=job.cancel.is_set,
+            processes=1,  # the server's other core stays free to answer requests
         )
         return exported.paths, exported
 
