@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -27,34 +26,25 @@ from lupus_msc.interop.exports import (
     Exported,
     ExportRequest,
     Format,
-    authorize,
-    check,
-    preflight,
-    scope_sites,
     still_allowed,
 )
 from lupus_msc.services.access import Action, require
 from lupus_msc.services.accounts import SiteCode
-from lupus_msc.services.fields import In, today
+from lupus_msc.services.fields import In
 from lupus_msc.web.deps import ActorDep, DatabaseDep
-from lupus_msc.web.jobs import Job, State, export_work, jobs, owned_job, private_file
+from lupus_msc.web.jobs import (
+    EXPORTS,
+    MEDIA_TYPES,
+    Job,
+    State,
+    jobs,
+    owned_job,
+    private_file,
+    queue_export,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
-KIND = "export"
-"""The jobs of this API (``web.jobs``): the FHIR ``$export`` keeps its own."""
-MEDIA_TYPES = {
-    ".csv": "text/csv",
-    ".parquet": "application/vnd.apache.parquet",
-    ".json": "application/json",
-    ".xml": "application/xml",
-    ".ndjson": "application/fhir+ndjson",
-}
-"""The files' media types, by suffix."""
-OTHER = "application/octet-stream"
 ResourceType = Annotated[str, Field(min_length=1, max_length=40)]
-WEB_BATCH = 2000
-"""[PROJECT] Patients per batch of a CSV or Parquet job: the server process holds one batch
-(the command line's 10,000 take about 0.9 GiB; docs/performance.md)."""
 
 
 class ExportIn(In):
@@ -143,23 +133,15 @@ def start_export(
 ) -> ExportOut:
     """Queue an export; poll the ``Location`` it answers with until ``state`` is ``done``."""
     types = None if body.types is None else tuple(body.types)
-    as_of = body.as_of
-    if as_of is None and body.format in ("csv", "parquet"):
-        as_of = today()  # the cut-off these formats take by default, said in the job
     asked = ExportRequest(
         body.format,
         deidentified=body.deidentify,
         dates=body.dates,
         sites=tuple(body.sites),
-        as_of=as_of,
+        as_of=body.as_of,
         types=types,
-        batch_size=WEB_BATCH if body.format in ("csv", "parquet") else None,
     )
-    authorize(actor, asked)
-    asked = check(asked)
-    asked = replace(asked, sites=scope_sites(registry, actor, asked.sites))
-    preflight(registry, asked)
-    job = jobs(request).start(actor, KIND, asked, export_work(registry, actor, asked))
+    job = queue_export(request, registry, actor, asked)
     response.headers["Location"] = f"/api/v1/exports/{job.id}"
     return _view(job)
 
@@ -168,7 +150,7 @@ def start_export(
 def my_exports(actor: ActorDep, registry: DatabaseDep, request: Request) -> list[ExportOut]:
     """Your exports, oldest first (others' are not shown)."""
     require(actor, Action.READ_PATIENTS)
-    mine = jobs(request).mine(actor, KIND)
+    mine = jobs(request).mine(actor, EXPORTS)
     return [_view(job) for job in mine if still_allowed(registry, actor, job.request)]
 
 
@@ -178,27 +160,27 @@ def export_status(
 ) -> ExportOut:
     """Where the export stands; its files once ``state`` is ``done``."""
     require(actor, Action.READ_PATIENTS)
-    return _view(owned_job(request, registry, actor, KIND, export_id))
+    return _view(owned_job(request, registry, actor, EXPORTS, export_id))
 
 
 @router.get(
     "/exports/{export_id}/files/{name}",
     response_class=FileResponse,
-    responses={200: {"content": {media: {} for media in (*MEDIA_TYPES.values(), OTHER)}}},
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
 )
 def export_file(
     export_id: uuid.UUID, name: str, actor: ActorDep, registry: DatabaseDep, request: Request
 ) -> Any:
     """One file of a finished export, streamed."""
     require(actor, Action.READ_PATIENTS)
-    job = owned_job(request, registry, actor, KIND, export_id)
-    path = jobs(request).file(actor, KIND, job.id, name)
-    return private_file(path, MEDIA_TYPES.get(path.suffix, OTHER))
+    job = owned_job(request, registry, actor, EXPORTS, export_id)
+    path = jobs(request).file(actor, EXPORTS, job.id, name)
+    return private_file(path)
 
 
 @router.delete("/exports/{export_id}", status_code=204)
 def delete_export(export_id: uuid.UUID, actor: ActorDep, request: Request) -> Response:
     """Cancel the export if it still runs, and remove it and its files."""
     require(actor, Action.READ_PATIENTS)
-    jobs(request).delete(actor, KIND, export_id)
+    jobs(request).delete(actor, EXPORTS, export_id)
     return Response(status_code=204)

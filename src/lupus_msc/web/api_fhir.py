@@ -224,7 +224,7 @@ def export_file(
     request: Request, job_id: str, name: str, actor: ActorDep, registry: DatabaseDep
 ) -> FileResponse:
     job = _job(request, registry, actor, job_id)
-    return private_file(jobs(request).file(actor, KIND, job.id, name), NDJSON)
+    return private_file(jobs(request).file(actor, KIND, job.id, name))
 
 
 @router.get("/Patient/{patient_id}/$everything")

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,19 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import FileResponse
 
-from lupus_msc.interop.exports import ExportRequest, run, still_allowed
+from lupus_msc.interop.exports import (
+    ExportRequest,
+    authorize,
+    check,
+    preflight,
+    run,
+    scope_sites,
+    still_allowed,
+)
 from lupus_msc.interop.progress import Advance, Cancelled
 from lupus_msc.services.access import Actor
 from lupus_msc.services.errors import NotFound, Refused, ServiceError
+from lupus_msc.services.fields import today
 from lupus_msc.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,11 @@ KEPT = dt.timedelta(hours=24)
 """[PROJECT] How long a finished job and its files are kept for their owner to download."""
 STOPPING = 30
 """[PROJECT] Seconds ``close`` waits for the running job to stop at its next step."""
+WEB_BATCH = 2000
+"""[PROJECT] Patients per batch of a CSV or Parquet job: the server process holds one batch
+(the command line's 10,000 take about 0.9 GiB; docs/performance.md)."""
+EXPORTS = "export"
+"""The kind of the jobs of ``/api/v1/exports`` and the Exports page (FHIR's are ``fhir``)."""
 
 
 class State(StrEnum):
@@ -267,8 +281,36 @@ def owned_job(
     return job
 
 
-def private_file(path: Path, media_type: str) -> FileResponse:
+MEDIA_TYPES = {
+    ".csv": "text/csv",
+    ".parquet": "application/vnd.apache.parquet",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".ndjson": "application/fhir+ndjson",
+    "": "application/octet-stream",
+}
+"""The export files' media types, by suffix (``""``: any other)."""
+
+
+def private_file(path: Path) -> FileResponse:
     """An export's file, streamed from disk, never kept by a cache on the way."""
+    media = MEDIA_TYPES.get(path.suffix, MEDIA_TYPES[""])
     return FileResponse(
-        path, media_type=media_type, filename=path.name, headers={"Cache-Control": "no-store"}
+        path, media_type=media, filename=path.name, headers={"Cache-Control": "no-store"}
     )
+
+
+def queue_export(request: Request, database: Database, actor: Actor, asked: ExportRequest) -> Job:
+    """Check an export the actor asks for (the API's or the Exports page's) and queue it.
+
+    Refused before anything is queued: a form the actor may not receive (403), an option the
+    format does not take (422), a site they are not a member of (403), a REDCap project
+    without a protocol (409). CSV and Parquet take today as their default cut-off (said in the
+    job) and read ``WEB_BATCH`` patients at a time."""
+    if asked.format in ("csv", "parquet"):
+        asked = replace(asked, as_of=asked.as_of or today(), batch_size=WEB_BATCH)
+    authorize(actor, asked)
+    asked = check(asked)
+    asked = replace(asked, sites=scope_sites(database, actor, asked.sites))
+    preflight(database, asked)
+    return jobs(request).start(actor, EXPORTS, asked, export_work(database, actor, asked))
