@@ -97,7 +97,7 @@ class ExportOut(BaseModel):
     error: str | None
 
 
-def _view(job: Job) -> ExportOut:
+def export_view(job: Job) -> ExportOut:
     state = job.state  # read once: the worker sets files and result before the state
     asked: ExportRequest = job.request
     exported: Exported | None = job.result if state is State.DONE else None
@@ -143,7 +143,7 @@ def start_export(
     )
     job = queue_export(request, registry, actor, asked)
     response.headers["Location"] = f"/api/v1/exports/{job.id}"
-    return _view(job)
+    return export_view(job)
 
 
 @router.get("/exports", response_model=list[ExportOut])
@@ -151,7 +151,7 @@ def my_exports(actor: ActorDep, registry: DatabaseDep, request: Request) -> list
     """Your exports, oldest first (others' are not shown)."""
     require(actor, Action.READ_PATIENTS)
     mine = jobs(request).mine(actor, EXPORTS)
-    return [_view(job) for job in mine if still_allowed(registry, actor, job.request)]
+    return [export_view(job) for job in mine if still_allowed(registry, actor, job.request)]
 
 
 @router.get("/exports/{export_id}", response_model=ExportOut)
@@ -160,7 +160,7 @@ def export_status(
 ) -> ExportOut:
     """Where the export stands; its files once ``state`` is ``done``."""
     require(actor, Action.READ_PATIENTS)
-    return _view(owned_job(request, registry, actor, EXPORTS, export_id))
+    return export_view(owned_job(request, registry, actor, EXPORTS, export_id))
 
 
 @router.get(

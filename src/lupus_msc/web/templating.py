@@ -37,6 +37,7 @@ MENU = (
     MenuItem("Patients", "/patients", Action.READ_PATIENTS),
     MenuItem("Adverse events", "/adverse-events", Action.READ_IDENTITY),
     MenuItem("Cohort", "/cohort", Action.READ_OUTCOMES),
+    MenuItem("Exports", "/exports", Action.READ_PATIENTS),
     MenuItem("Lots", "/lab/lots", Action.READ_PRODUCTS),
     MenuItem("Donors", "/lab/donors", Action.READ_PRODUCTS),
     MenuItem("Users", "/admin/users", Action.MANAGE_USERS),
