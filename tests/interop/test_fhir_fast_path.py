@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import multiprocessing
+import threading
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -21,11 +23,12 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.encounter import Encounter
 
-from lupus_msc.interop import fhir_records
-from lupus_msc.interop.fhir_bulk import Cancelled, export_ndjson, patients_of
+from lupus_msc.interop import fhir_bulk, fhir_records
+from lupus_msc.interop.fhir_bulk import export_ndjson, patients_of
 from lupus_msc.interop.fhir_common import Draft, quantity
 from lupus_msc.interop.fhir_deidentify import deidentify
 from lupus_msc.interop.fhir_view import fhir_keys, research_studies
+from lupus_msc.interop.progress import Cancelled
 from lupus_msc.services.cohort_loader import load
 from lupus_msc.store.database import Database
 from tests.registry_fixtures import database_url  # noqa: F401 - the backend fixture
@@ -119,6 +122,32 @@ def test_worker_processes_write_the_same_bytes_in_patient_order(
     for kind, path in alone.files.items():
         assert pooled.files[kind].read_bytes() == path.read_bytes()
     assert progress == [(2, PATIENTS), (4, PATIENTS), (6, PATIENTS)]
+
+
+def test_a_process_running_threads_spawns_its_workers(
+    loaded: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web server runs exports in a thread: there the workers are spawned, not forked."""
+    methods: list[str | None] = []
+    get_context = multiprocessing.get_context
+
+    def spy(method: str | None = None) -> Any:
+        methods.append(method)
+        return get_context(method)
+
+    monkeypatch.setattr(fhir_bulk.multiprocessing, "get_context", spy)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        pooled = export_ndjson(loaded, None, tmp_path / "two", batch=3, workers=2)
+    finally:
+        release.set()
+        other.join()
+    alone = export_ndjson(loaded, None, tmp_path / "one", batch=3, workers=1)
+    assert methods == ["spawn"]
+    for kind, path in alone.files.items():
+        assert pooled.files[kind].read_bytes() == path.read_bytes()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
