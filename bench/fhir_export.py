@@ -82,8 +82,9 @@ BEFORE = (
     "2,089 / 2,727 / 2,584 resources/s for the first 1,000 / 2,000 / 5,000 patients, peak RSS "
     "550–554 MiB, 54% of the profiled time in `model_dump`, 25% building the R4B models, 12% "
     "de-identifying. Measured back to back on 2026-11-26 (load 2.5–4.1), the first 1,000 "
-    "patients took 129.8 CPU seconds before and 31.7 after (2,921 and 11,976 resources per CPU "
-    "second, 4.1×); the files were the same bytes, but for the key order of the de-identified "
+    "patients took 129.8 CPU seconds before (commit 8cd60b8) and 31.7 after (185e531): 2,921 and "
+    "11,976 resources per CPU second, 4.1×; the files were the same bytes, but for the key order "
+    "of the de-identified "
     "Consents (`identifier` now stays in its FHIR place)."
 )
 """The figures this benchmark replaced (docs/performance.md before the fast path)."""
