@@ -62,11 +62,12 @@ def loaded(database_url: str) -> Iterator[Loaded]:  # noqa: F811
     result = load(database, PATIENTS, seed=SEED)
     with database.reads() as session:
         rich = _rich_visit(session)
+        rich_patient = session.get_one(Visit, rich).patient_id  # one visit per patient below
         count = func.count(LabResult.id)
         query = (
             select(Visit.id, Visit.patient_id)
             .join(LabResult, LabResult.visit_id == Visit.id)
-            .where(~LabResult.superseded, Visit.id != rich)
+            .where(~LabResult.superseded, Visit.patient_id != rich_patient)
             .group_by(Visit.id, Visit.patient_id)
             .having(count >= 4)
             .order_by(Visit.patient_id, Visit.id)
