@@ -2,9 +2,9 @@
 what its filters select, that its numbers are the outcomes report's, that it shows no identity,
 the offline report of its filter, and the dataset kept while the registry is unchanged.
 
-A synthetic cohort is loaded through the services at sites S01 and S02 (tests/cohort_setup.py);
-the statistician and the monitor are members of S01, the physician of S01 and S02, physician_b
-of S02 only. Expected numbers come from the analytics themselves on a dataset built from the
+On SQLite and PostgreSQL. A synthetic cohort is loaded through the services at sites S01 and
+S02 (tests/cohort_setup.py); the statistician and the monitor are members of S01, the physician
+of S01 and S02, physician_b of S02 only. Expected numbers come from the analytics themselves on a dataset built from the
 same registry.
 """
 
@@ -56,13 +56,13 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('cohort') / 'registry.sqlite3'}"
-    database = Database(url)
+def served(database_url: str) -> Iterator[Served]:
+    """The cohort's registry on SQLite, then on PostgreSQL, served."""
+    database = Database(database_url)
     database.upgrade()
     registry = seed(database)
     load_two_sites(registry)
-    app = create_app(url)
+    app = create_app(database_url)
     with serving(app) as base_url:
         result = Served(base_url, registry, app, {})
         yield result
