@@ -150,8 +150,8 @@ class Jobs:
         """Deleted while running: gone for their owner, still counted until they stop."""
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Job, Work] | None] = queue.Queue()
-        self._worker = threading.Thread(target=self._serve, name="export-jobs", daemon=True)
-        self._worker.start()
+        self._worker: threading.Thread | None = None
+        """Started with the first job (an app that never exports keeps no idle thread)."""
 
     def start(
         self, actor: Actor, kind: str, request: ExportRequest, work: Work, label: str = ""
@@ -174,6 +174,9 @@ class Jobs:
                 label=label,
             )
             self._jobs[job.id] = job
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._serve, name="export-jobs", daemon=True)
+                self._worker.start()
         self._queue.put((job, work))
         return job
 
@@ -258,8 +261,9 @@ class Jobs:
             self._jobs.clear()
         for job in jobs:
             job.cancel.set()
-        self._queue.put(None)
-        self._worker.join(STOPPING)
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join(STOPPING)
         for job in jobs:
             shutil.rmtree(job.directory, ignore_errors=True)
 
