@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -29,13 +30,14 @@ from lupus_msc.interop.redcap_mapping import (
     load,
 )
 from lupus_msc.protocol import default_protocol, default_protocol_text
-from lupus_msc.services import accounts, protocols
+from lupus_msc.services import accounts, course, protocols
+from lupus_msc.services.access import Actor
 from lupus_msc.services.accounts import SiteIn
 from lupus_msc.services.cohort_loader import load as load_cohort
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.store.base import Base
 from lupus_msc.store.database import Database
-from lupus_msc.store.models import AuditEvent, LabResult, Patient, Site, User, Visit
+from lupus_msc.store.models import AuditEvent, LabResult, Patient, Role, Site, User, Visit
 
 PATIENTS = 20
 SEED = 3
@@ -276,6 +278,20 @@ def test_an_export_imported_into_an_empty_registry_gives_the_same_records(
             session.scalars(select(AuditEvent.user_id).where(AuditEvent.entity == "patients"))
         )
     assert written_by == importers and len(importers) == len(_sites(source))
+    _the_timeline_says_imported(source, target)
+
+
+def _the_timeline_says_imported(source: Database, target: Database) -> None:
+    """The patient page's timeline starts with the import, not a registration on the import
+    day after years of visits; a patient registered in the registry keeps "Registered"."""
+    admin = Actor(uuid.uuid4(), "a@example.org", "Admin", Role.ADMIN, frozenset(), ())
+    for database, expected in ((target, "Imported from REDCap ("), (source, "Registered")):
+        with database.reads() as session:
+            patient_id = session.scalars(select(Patient.id)).first()
+            assert patient_id is not None
+            timeline = course.load(session, admin, patient_id).timeline
+        (entry,) = [item for item in timeline if item.kind == "registered"]
+        assert entry.title.startswith(expected), entry.title
 
 
 def _counts(database: Database) -> dict[str, int]:

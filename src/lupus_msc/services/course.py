@@ -31,9 +31,11 @@ from lupus_msc.services.fields import today
 from lupus_msc.services.patients import PatientOut
 from lupus_msc.store.models import (
     AdverseEvent,
+    AuditEvent,
     Consent,
     Infusion,
     LabResult,
+    Patient,
     PatientState,
     ProtocolVersion,
     Screening,
@@ -132,9 +134,7 @@ def load(
     if not course.identified:
         return course
     day = on or today()
-    course.timeline.append(
-        TimelineEntry(patient.created_at.date(), "registered", "Registered (referred)")
-    )
+    course.timeline.append(_registration(session, patient))
     _screenings(session, course, patient.id)
     _consents(session, course, patient.id)
     _infusions(session, course, patient.id)
@@ -142,6 +142,29 @@ def load(
     _adverse_events(session, course, patient.id)
     course.timeline.sort(key=lambda entry: entry.day)
     return course
+
+
+IMPORTED = "imported from "
+"""How an import's audit reason begins (``interop.redcap_import``: "imported from REDCap (…)")."""
+
+
+def _registration(session: Session, patient: Patient) -> TimelineEntry:
+    """When the patient entered this registry: registered (referred), or imported with their
+    history from another system, which the audit trail's reason for the record says; an
+    imported patient's visits come before that day."""
+    reason = session.scalar(
+        select(AuditEvent.reason)
+        .where(
+            AuditEvent.entity == Patient.__tablename__,
+            AuditEvent.entity_id == str(patient.id),
+            AuditEvent.action == "create",
+        )
+        .limit(1)
+    )
+    if reason is not None and reason.startswith(IMPORTED):
+        source = reason.removeprefix(IMPORTED)
+        return TimelineEntry(patient.created_at.date(), "registered", f"Imported from {source}")
+    return TimelineEntry(patient.created_at.date(), "registered", "Registered (referred)")
 
 
 def _screenings(session: Session, course: Course, patient_id: uuid.UUID) -> None:
