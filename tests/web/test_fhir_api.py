@@ -346,6 +346,31 @@ def _bulk(server: Server, persona: str, query: str = "") -> tuple[dict[str, Any]
         time.sleep(0.2)
 
 
+def test_a_failed_bulk_export_answers_its_status_with_an_error_outcome(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bulk Data: once the export has failed, the status URL answers an error status with an
+    OperationOutcome (the server logs the cause; the client is told it failed). The failure
+    is injected into the NDJSON writer (the server runs in this process)."""
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("lupus_msc.interop.fhir_bulk.export_ndjson", broken)
+    http = server.http("physician")
+    kick_off = http.get("/fhir/$export", headers={"Prefer": "respond-async"})
+    assert kick_off.status_code == 202, kick_off.text
+    deadline = time.monotonic() + 60
+    while (status := http.get(kick_off.headers["Content-Location"])).status_code == 202:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert status.status_code == 500, status.text
+    outcome = status.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "failed: the export failed: OSError" in outcome["issue"][0]["diagnostics"]
+    assert "disk full" not in status.text
+
+
 def test_a_bulk_export_gives_ndjson_files_that_validate(server: Server) -> None:
     manifest, http = _bulk(server, "physician")
     assert manifest["requiresAccessToken"] is True

@@ -37,6 +37,7 @@ from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import NotFound, invalid
 from lupus_msc.store.database import Database
 from lupus_msc.web.deps import ActorDep, DatabaseDep
+from lupus_msc.web.errors import operation_outcome
 from lupus_msc.web.fhir_search import page, search_compartment, search_patients
 from lupus_msc.web.jobs import Job, State, export_work, jobs, owned_job, private_file
 
@@ -192,8 +193,10 @@ def export_status(
 ) -> Response:
     job = _job(request, registry, actor, job_id)
     state = job.state  # read once: the worker sets the result and error before the state
-    if state in (State.FAILED, State.CANCELLED):
-        raise NotFound(f"export {job_id}: {job.error or state.value}")
+    if state is State.FAILED:  # Bulk Data: a failed export's status is an error with its outcome
+        return operation_outcome(500, f"export {job_id} failed: {job.error}")
+    if state is State.CANCELLED:
+        raise NotFound(f"export {job_id}: cancelled")
     if state is not State.DONE:
         return Response(status_code=202, headers={"X-Progress": job.progress(), "Retry-After": "1"})
     exported: Exported = job.result
