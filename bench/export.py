@@ -109,7 +109,7 @@ def child_export(url: str, out: Path, limit: int | None, batch_size: int, steps:
     if steps:
         export._keys = timed("keys", export._keys)  # type: ignore[method-assign]
         export.identifying_words = timed("identifying words", export.identifying_words)  # type: ignore[method-assign]
-        export._read = timed("read (reader thread)", export._read)  # type: ignore[method-assign]
+        export._read = timed("read (reader threads)", export._read)  # type: ignore[method-assign]
         dataset.build = timed("build", dataset.build)  # type: ignore[method-assign]
         export._frames = timed("de-identify", export._frames)  # type: ignore[method-assign]
         export._Files.append = timed("append files", export._Files.append)  # type: ignore[method-assign]
@@ -239,9 +239,9 @@ def markdown(
         lines += [
             "",
             "Where the time goes: the de-identified export of every patient in a child process, "
-            "each step summed over the batches. Reading runs in a second thread while the main "
-            "thread builds, de-identifies and writes the previous batch, so the steps add up to "
-            "more than the export:",
+            "each step summed over the batches. Reading runs in a thread of its own (two at once "
+            "on PostgreSQL, their times summed) while the main thread builds, de-identifies and "
+            "writes the previous batch, so the steps add up to more than the export:",
             "",
             "| step | seconds |",
             "|---|---|",
