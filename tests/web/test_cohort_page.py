@@ -4,8 +4,8 @@ the offline report of its filter, and the dataset kept while the registry is unc
 
 On SQLite and PostgreSQL. A synthetic cohort is loaded through the services at sites S01 and
 S02 (tests/cohort_setup.py); the statistician and the monitor are members of S01, the physician
-of S01 and S02, physician_b of S02 only. Expected numbers come from the analytics themselves on a dataset built from the
-same registry.
+of S01 and S02, physician_b of S02 only. Expected numbers come from the analytics themselves
+on a dataset built from the same registry.
 """
 
 from __future__ import annotations
