@@ -168,3 +168,15 @@ def api(registry: Registry) -> Iterator[Api]:
     """The app over ``registry``, served by uvicorn on a free local port."""
     with serving(create_app(registry.database.url)) as base_url:
         yield Api(base_url, registry)
+
+
+def loaded_cohort(database_url: str, patients: int, seed: int) -> Iterator[Database]:
+    """A module's registry at ``database_url`` with a seeded synthetic cohort loaded through
+    the services (``services.cohort_loader``); for ``yield from`` in a module fixture."""
+    from lupus_msc.services.cohort_loader import load
+
+    database = Database(database_url)
+    database.upgrade()
+    load(database, patients, seed=seed)
+    yield database
+    database.dispose()

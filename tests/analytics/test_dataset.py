@@ -21,11 +21,10 @@ from lupus_msc.analytics.dataset import EVENT_COLUMNS, PATIENT_COLUMNS, VISIT_CO
 from lupus_msc.analytics.registry_extract import read_registry
 from lupus_msc.services import course
 from lupus_msc.services.access import Actor
-from lupus_msc.services.cohort_loader import load
 from lupus_msc.services.fields import today
 from lupus_msc.store.database import Database
 from lupus_msc.store.models import Infusion, Patient, Role
-from tests.registry_fixtures import database_url  # noqa: F401 - the backend fixture
+from tests.registry_fixtures import database_url, loaded_cohort  # noqa: F401 - the backend fixture
 
 PATIENTS = 14
 SEED = 7
@@ -33,11 +32,7 @@ SEED = 7
 
 @pytest.fixture(scope="module")
 def loaded(database_url: str) -> Iterator[Database]:  # noqa: F811
-    database = Database(database_url)
-    database.upgrade()
-    load(database, PATIENTS, seed=SEED)
-    yield database
-    database.dispose()
+    yield from loaded_cohort(database_url, PATIENTS, SEED)
 
 
 @pytest.fixture(scope="module")

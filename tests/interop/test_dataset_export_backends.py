@@ -23,10 +23,9 @@ from lupus_msc.analytics.registry_extract import read_registry, read_visits
 from lupus_msc.clinical import facit_f, sledai2k
 from lupus_msc.interop import dataset_export
 from lupus_msc.interop.dataset_export import export_batches
-from lupus_msc.services.cohort_loader import load
 from lupus_msc.store.database import Database
 from lupus_msc.store.models import Visit
-from tests.registry_fixtures import database_url  # noqa: F401 - the backend fixture
+from tests.registry_fixtures import database_url, loaded_cohort  # noqa: F401 - the backend fixture
 
 PATIENTS = 12
 SEED = 5
@@ -35,11 +34,7 @@ CUT_OFF = dt.date(2026, 6, 30)
 
 @pytest.fixture(scope="module")
 def loaded(database_url: str) -> Iterator[Database]:  # noqa: F811
-    database = Database(database_url)
-    database.upgrade()
-    load(database, PATIENTS, seed=SEED)
-    yield database
-    database.dispose()
+    yield from loaded_cohort(database_url, PATIENTS, SEED)
 
 
 def test_postgresql_reads_two_batches_ahead_and_sqlite_one(loaded: Database) -> None:

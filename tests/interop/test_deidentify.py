@@ -23,7 +23,6 @@ from lupus_msc.interop.deidentify import (
     keys_frame,
 )
 from lupus_msc.services.access import Actor
-from lupus_msc.services.cohort_loader import load
 from lupus_msc.services.deidentification import (
     MAX_OFFSET_DAYS,
     PatientKey,
@@ -35,7 +34,7 @@ from lupus_msc.services.errors import NotFound
 from lupus_msc.services.fields import today
 from lupus_msc.store.database import Database
 from lupus_msc.store.models import AuditEvent, DeidentificationKey, Patient, Role
-from tests.registry_fixtures import database_url  # noqa: F401 - the backend fixture
+from tests.registry_fixtures import database_url, loaded_cohort  # noqa: F401 - the backend fixture
 
 PATIENTS = 10
 SEED = 11
@@ -44,11 +43,7 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @pytest.fixture(scope="module")
 def loaded(database_url: str) -> Iterator[Database]:  # noqa: F811
-    database = Database(database_url)
-    database.upgrade()
-    load(database, PATIENTS, seed=SEED)
-    yield database
-    database.dispose()
+    yield from loaded_cohort(database_url, PATIENTS, SEED)
 
 
 @pytest.fixture(scope="module")

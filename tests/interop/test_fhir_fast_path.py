@@ -29,9 +29,8 @@ from lupus_msc.interop.fhir_common import Draft, quantity
 from lupus_msc.interop.fhir_deidentify import deidentify
 from lupus_msc.interop.fhir_view import fhir_keys, research_studies
 from lupus_msc.interop.progress import Cancelled
-from lupus_msc.services.cohort_loader import load
 from lupus_msc.store.database import Database
-from tests.registry_fixtures import database_url  # noqa: F401 - the backend fixture
+from tests.registry_fixtures import database_url, loaded_cohort  # noqa: F401 - the backend fixture
 
 PATIENTS = 6
 SEED = 11
@@ -39,11 +38,7 @@ SEED = 11
 
 @pytest.fixture(scope="module")
 def loaded(database_url: str) -> Iterator[Database]:  # noqa: F811
-    database = Database(database_url)
-    database.upgrade()
-    load(database, PATIENTS, seed=SEED)
-    yield database
-    database.dispose()
+    yield from loaded_cohort(database_url, PATIENTS, SEED)
 
 
 def _line(data: dict[str, Any]) -> str:
