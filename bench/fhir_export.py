@@ -19,6 +19,10 @@ worker processes' peak is the child's ``RUSAGE_CHILDREN``):
    in one process (``workers=1``: cProfile sees only its own process), split into the ORM read,
    the de-identification keys, building the drafts, validating them with the R4B models,
    de-identifying, encoding and writing, with the top cumulative entries.
+3. **The whole registry** (``--whole``, alone: most of an hour and about 28 GB of NDJSON on the
+   100,000-patient registry, removed afterwards): measured, not extrapolated, with the RSS and
+   the pace at each tenth of the patients, and the time to write as many bytes of zeros beside
+   it, synced: a floor for any export that writes these bytes. Written to a section of its own.
 
 The registry is opened without ``upgrade()``; the only rows written are de-identification keys
 the export creates for patients that have none. Prints its figures, ends with one line of JSON,
@@ -105,16 +109,18 @@ def status_kib(field: str) -> int:
 
 
 def child_export(url: str, out: Path, limit: int, profile: bool) -> None:
-    """``export_ndjson`` de-identified, every type, the first ``limit`` patients."""
+    """``export_ndjson`` de-identified, every type, the first ``limit`` patients (0: all)."""
     started = time.perf_counter()
     from lupus_msc.interop.fhir_bulk import export_ndjson
     from lupus_msc.store.database import Database
 
     imported = time.perf_counter()
     rss_after: list[int] = []
+    samples: list[tuple[float, int, int]] = []
 
     def on_batch(done: int, total: int) -> None:
         rss_after.append(status_kib("VmRSS"))
+        samples.append((time.perf_counter() - imported, done, total))
 
     database = Database(url)  # no upgrade(): the benchmark does not migrate the registry
     profiler = cProfile.Profile() if profile else None
@@ -126,7 +132,7 @@ def child_export(url: str, out: Path, limit: int, profile: bool) -> None:
         out,
         deidentify_all=True,
         on_batch=on_batch,
-        limit=limit,
+        limit=limit or None,
         workers=1 if profile else None,
     )
     if profiler is not None:
@@ -148,9 +154,35 @@ def child_export(url: str, out: Path, limit: int, profile: bool) -> None:
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
         ),
     }
+    figures["tenths"] = tenths(samples, rss_after)
     if profiler is not None:
         figures["profile"] = profile_figures(pstats.Stats(profiler))
     emit(figures)
+
+
+def tenths(samples: list[tuple[float, int, int]], rss_kib: list[int]) -> list[dict[str, Any]]:
+    """The first batch at or past each tenth of the patients: seconds, patients, RSS."""
+    marks: list[dict[str, Any]] = []
+    for (seconds, done, total), rss in zip(samples, rss_kib, strict=True):
+        if done * 10 >= (len(marks) + 1) * total:
+            marks.append({"seconds": seconds, "patients": done, "rss_mib": round(rss / 1024, 1)})
+    return marks
+
+
+def disk_write_seconds(folder: Path, size: int) -> float:
+    """Seconds to write ``size`` bytes of zeros (whole 16 MiB chunks, at least one) to a new
+    file in ``folder`` and sync it: what writing the export's bytes costs with nothing to build."""
+    chunk = b"\0" * 2**24
+    path = folder / "disk-floor.bin"
+    started = time.perf_counter()
+    with path.open("wb") as file:
+        for _ in range(max(1, round(size / len(chunk)))):
+            file.write(chunk)
+        file.flush()
+        os.fsync(file.fileno())
+    seconds = time.perf_counter() - started
+    path.unlink()
+    return seconds
 
 
 def profile_figures(stats: pstats.Stats) -> dict[str, Any]:
@@ -360,10 +392,72 @@ def needs(estimate: dict[str, float] | None, profiled: dict[str, Any] | None) ->
     return lines
 
 
-def write_section(section: str, url: str) -> None:
+def whole_markdown(url: str, figures: dict[str, Any], floor: float, command: str) -> str:
+    """The section of the whole registry's export: measured, with its tenths and the disk."""
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    backend = backend_of(url)
+    seconds = figures["wall_seconds"]
+    marks = figures["tenths"]
+    rss = [mark["rss_mib"] for mark in marks]
+    lines = [
+        MARK.format(backend=backend.lower(), edge="whole-start"),
+        f"### The whole registry, measured (`bench/fhir_export.py --whole`, {backend})",
+        "",
+        f"Reproduce: `{command}`  ",
+        f"Measured {when} on {machine}{_memory_gib()}, {_versions()}; registry "
+        f"`{shown_url(url)}`; `export_ndjson(database, None, DIR, deidentify_all=True)`, every "
+        "patient, in a child process, two worker processes; 1-minute load average "
+        f"{min(LOAD):.1f}–{max(LOAD):.1f} around it (other sessions' work included).",
+        "",
+        f"- **{figures['patients']:,} patients, {figures['resources']:,} resources, "
+        f"{figures['bytes'] / 2**30:,.1f} GiB of NDJSON in {seconds:,.0f} s** "
+        f"({seconds / 3600:.2f} h; {figures['resources'] / figures['export']:,.0f} resources/s). "
+        f"Target {TARGET_SECONDS:g} s: "
+        + (
+            "met."
+            if seconds <= TARGET_SECONDS
+            else f"**missed**, {seconds / TARGET_SECONDS:,.1f}× over."
+        ),
+        f"- Peak RSS {figures['process_peak_rss_mib']:,.0f} MiB (the export process "
+        f"{figures['vmhwm_mib']:,.0f} MiB VmHWM, each worker {figures['workers_peak_rss_mib']:,.0f}"
+        f" MiB or less). The export process's RSS after the batch at each tenth of the patients "
+        f"stayed between {min(rss):,.0f} and {max(rss):,.0f} MiB.",
+        f"- **The bytes alone:** writing as many bytes of zeros ({figures['bytes'] / 1e9:,.1f} GB)"
+        f" to one file beside the export, and syncing it, took {floor:,.0f} s"
+        + (
+            f", so on this machine no export of these bytes can meet {TARGET_SECONDS:g} s, "
+            "whatever it costs to build them."
+            if floor > TARGET_SECONDS
+            else f", within the {TARGET_SECONDS:g} s target: the disk is not the limit."
+        ),
+        "",
+        "| tenth | patients done | seconds | resources/s so far | RSS after the batch (MiB) |",
+        "|---|---|---|---|---|",
+    ]
+    per_patient = figures["resources"] / figures["patients"]
+    for number, mark in enumerate(marks, start=1):
+        lines.append(
+            f"| {number} | {mark['patients']:,} | {mark['seconds']:,.0f} | "
+            f"{mark['patients'] * per_patient / mark['seconds']:,.0f} | {mark['rss_mib']:,.0f} |"
+        )
+    lines += [
+        "",
+        "Resources/s so far uses the whole export's mean of "
+        f"{per_patient:,.1f} resources per patient. Resources by type: "
+        + ", ".join(f"{kind} {count:,}" for kind, count in sorted(figures["counts"].items()))
+        + ".",
+        MARK.format(backend=backend.lower(), edge="whole-end"),
+    ]
+    return "\n".join(lines)
+
+
+def write_section(section: str, url: str, part: str = "") -> None:
     """``section`` in place of this benchmark's previous one (appended the first time)."""
     text = REPORT.read_text("utf-8")
-    start, end = (MARK.format(backend=backend_of(url).lower(), edge=e) for e in ("start", "end"))
+    start, end = (
+        MARK.format(backend=backend_of(url).lower(), edge=part + e) for e in ("start", "end")
+    )
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     found = pattern.search(text) is not None
     text = pattern.sub(lambda _: section, text) if found else f"{text.rstrip()}\n\n{section}\n"
@@ -382,8 +476,15 @@ def main() -> None:
         "--profile", type=int, default=PROFILE_PATIENTS, help="patients profiled (0: none)"
     )
     parser.add_argument("--no-report", action="store_true", help="do not write docs/performance.md")
+    parser.add_argument(
+        "--whole", action="store_true", help="only the whole registry (about 28 GB written)"
+    )
+    parser.add_argument("--work", type=Path, help="folder for the NDJSON (default: a temporary)")
     args = parser.parse_args()
     url = args.database_url
+    if args.whole:
+        whole(url, args)
+        return
     work = Path(tempfile.mkdtemp(prefix="fhir-export-bench-"))
     scales: list[dict[str, Any]] = []
     profiled = None
@@ -437,6 +538,34 @@ def main() -> None:
             }
         )
     )
+
+
+def whole(url: str, args: argparse.Namespace) -> None:
+    """Export every patient, measure the disk beside it, and report (``--whole``)."""
+    work = Path(tempfile.mkdtemp(prefix="fhir-export-bench-", dir=args.work))
+    try:
+        figures = run_child(url, work / "whole", 0, profile=False)
+        shutil.rmtree(work / "whole", ignore_errors=True)
+        floor = disk_write_seconds(work, figures["bytes"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"whole registry: {figures['patients']:,} patients, {figures['resources']:,} resources, "
+        f"{figures['bytes'] / 2**30:,.1f} GiB in {figures['wall_seconds']:,.0f} s; peak RSS "
+        f"{figures['process_peak_rss_mib']:,.0f} MiB; the bytes alone {floor:,.1f} s",
+        flush=True,
+    )
+    for mark in figures["tenths"]:
+        print(
+            f"  {mark['patients']:>7,} patients {mark['seconds']:>7,.0f} s "
+            f"{mark['rss_mib']:,.0f} MiB"
+        )
+    command = " ".join([".venv/bin/python", "bench/fhir_export.py", *sys.argv[1:]])
+    if not args.no_report:
+        write_section(whole_markdown(url, figures, floor, command), url, part="whole-")
+    summary = {key: figures[key] for key in ("patients", "resources", "bytes", "counts")}
+    summary |= {"seconds": round(figures["wall_seconds"]), "bytes_alone_seconds": round(floor, 1)}
+    print(json.dumps(summary | {"tenths": figures["tenths"]}))
 
 
 if __name__ == "__main__":
