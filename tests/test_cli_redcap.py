@@ -90,3 +90,21 @@ def test_a_bad_mapping_exits_2_naming_the_option(
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.startswith("error: --mapping: fields.x: no registry field")
+
+
+def test_an_unknown_site_exits_2_once_naming_the_option(
+    lupus_msc_command: list[str], registry_url: str, tmp_path: Path
+) -> None:
+    """A mistyped ``--site`` is one error naming the option, not a problem on every record."""
+    out = tmp_path / "out"
+    exported = run_cli(lupus_msc_command, registry_url, "export", "redcap", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    before = count_rows(registry_url, Patient, AuditEvent)
+    done = run_cli(
+        lupus_msc_command, registry_url, "import", "redcap",
+        "--dictionary", str(out / FILES["dictionary"]), "--records", str(out / FILES["records"]),
+        "--mapping", str(IDENTITY_FILE), "--site", "S9", "--dry-run",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["error: --site: no site S9 in the registry"]
+    assert count_rows(registry_url, Patient, AuditEvent) == before

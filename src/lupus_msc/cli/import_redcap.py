@@ -43,7 +43,7 @@ def import_redcap(
     dry_run: DryRunOption = False,
 ) -> None:
     """Import a REDCap project's records into the registry, all or nothing."""
-    from lupus_msc.interop.redcap_import import KINDS, run_import
+    from lupus_msc.interop.redcap_import import KINDS, UnknownSite, run_import
     from lupus_msc.interop.redcap_mapping import MappingError, load
     from lupus_msc.interop.redcap_read import ReadError
 
@@ -59,6 +59,8 @@ def import_redcap(
         report = run_import(database, dictionary, records, translation, site=site, dry_run=dry_run)
     except ReadError as error:
         raise fail(str(error)) from error
+    except UnknownSite as error:
+        raise fail(f"--site: {error}") from error
     finally:
         database.dispose()
     counts = ", ".join(f"{report.created[kind]} {kind}" for kind in KINDS)

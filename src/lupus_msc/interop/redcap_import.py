@@ -78,6 +78,14 @@ class _Discard(Exception):
     """Rolls the import's transaction back (a dry run, or problems)."""
 
 
+class UnknownSite(ValueError):
+    """The site given for every record (``--site``) is not in the registry: one error, before
+    any record is read, rather than the same problem on every record."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no site {code} in the registry")
+
+
 def _split(values: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {key.removeprefix(prefix): value for key, value in values.items()}
 
@@ -300,7 +308,12 @@ def run_import(
     site: str | None = None,
     dry_run: bool = False,
 ) -> Report:
-    """Import ``records`` (module docstring); ``Report.written`` says whether anything was."""
+    """Import ``records`` (module docstring); ``Report.written`` says whether anything was.
+    Raises ``UnknownSite`` for a ``site`` the registry does not have, with nothing written."""
+    if site is not None:
+        with database.reads() as session:
+            if session.scalar(select(Site.id).where(Site.code == site)) is None:
+                raise UnknownSite(site)
     fields = redcap_read.read_dictionary(dictionary)
     drafts, problems = redcap_read.read_records(records, fields, mapping)
     report = Report(problems=list(problems))
