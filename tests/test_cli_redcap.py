@@ -25,6 +25,16 @@ from tests.cli_fixtures import (
 registry_url, identities = registry_fixtures("redcap", patients=20, seed=3)
 
 
+def import_arguments(command: list[str], registry_url: str, out: Path) -> list[str]:
+    """The registry exported as a REDCap project in ``out``; the import command's arguments."""
+    exported = run_cli(command, registry_url, "export", "redcap", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    return [
+        "import", "redcap", "--dictionary", str(out / FILES["dictionary"]),
+        "--records", str(out / FILES["records"]), "--mapping", str(IDENTITY_FILE),
+    ]  # fmt: skip
+
+
 def test_export_writes_the_five_redcap_files(
     lupus_msc_command: list[str], registry_url: str, tmp_path: Path
 ) -> None:
@@ -55,18 +65,12 @@ def test_a_deidentified_export_holds_no_identifier(
 def test_an_export_imports_back_after_a_dry_run(
     lupus_msc_command: list[str], registry_url: str, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
-    exported = run_cli(lupus_msc_command, registry_url, "export", "redcap", "--out", str(out))
-    assert exported.returncode == 0, exported.stderr
+    arguments = import_arguments(lupus_msc_command, registry_url, tmp_path / "out")
     target = f"sqlite:///{tmp_path / 'target.sqlite3'}"
     for site in ("S01", "S02", "S03"):
         done = run_cli(lupus_msc_command, target, "site", "add", "--code", site, "--name", site)
         assert done.returncode == 0, done.stderr
     assert run_cli(lupus_msc_command, target, "init").returncode == 0
-    arguments = [
-        "import", "redcap", "--dictionary", str(out / FILES["dictionary"]),
-        "--records", str(out / FILES["records"]), "--mapping", str(IDENTITY_FILE),
-    ]  # fmt: skip
     before = count_rows(target, Patient, AuditEvent)
     dry = run_cli(lupus_msc_command, target, *arguments, "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -96,15 +100,9 @@ def test_an_unknown_site_exits_2_once_naming_the_option(
     lupus_msc_command: list[str], registry_url: str, tmp_path: Path
 ) -> None:
     """A mistyped ``--site`` is one error naming the option, not a problem on every record."""
-    out = tmp_path / "out"
-    exported = run_cli(lupus_msc_command, registry_url, "export", "redcap", "--out", str(out))
-    assert exported.returncode == 0, exported.stderr
+    arguments = import_arguments(lupus_msc_command, registry_url, tmp_path / "out")
     before = count_rows(registry_url, Patient, AuditEvent)
-    done = run_cli(
-        lupus_msc_command, registry_url, "import", "redcap",
-        "--dictionary", str(out / FILES["dictionary"]), "--records", str(out / FILES["records"]),
-        "--mapping", str(IDENTITY_FILE), "--site", "S9", "--dry-run",
-    )  # fmt: skip
+    done = run_cli(lupus_msc_command, registry_url, *arguments, "--site", "S9", "--dry-run")
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["error: --site: no site S9 in the registry"]
     assert count_rows(registry_url, Patient, AuditEvent) == before
