@@ -2,7 +2,7 @@
 SQLite registries: the export writes the five REDCap files; a de-identified export holds no
 study code, name, record number or date of birth of any source patient anywhere in its text and
 keeps no identifier column; the export imports back with the shipped identity mapping (dry run
-first, writing nothing), and a bad mapping exits 2 naming the option."""
+first, writing nothing); a bad mapping or an unknown ``--site`` exits 2 naming the option."""
 
 from __future__ import annotations
 
