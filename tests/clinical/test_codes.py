@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lupus_msc.clinical.codes import LOINC, SNOMED, CodeMismatch, check_loinc
+from lupus_msc.clinical.codes import LOINC, SNOMED, CodeMismatch, check_loinc, loinc_fits
 
 
 @pytest.mark.parametrize(
@@ -51,6 +51,32 @@ def test_d20_absolute_count_codes_refuse_percentages(concept: str, code: str) ->
     assert check_loinc(concept, code, unit="10*9/L").code == code  # type: ignore[arg-type]
     with pytest.raises(CodeMismatch, match="percentage"):
         check_loinc(concept, code, unit="%")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("concept", "code", "unit", "fits"),
+    [
+        ("creatinine", "2160-0", "mg/dL", True),
+        ("creatinine", "2160-0", "umol/L", False),
+        ("upcr", "2890-2", "g/g", True),
+        ("upcr", "2890-2", "mg/g", True),
+        ("upcr", "2890-2", "mg/mg", True),
+        ("upcr", "2890-2", "mg/mmol", False),
+        ("hemoglobin", "718-7", "g/L", True),
+        ("c3", "4485-9", "mg/dL", True),
+    ],
+)
+def test_a_code_is_refused_for_a_unit_of_another_kind_of_quantity(
+    concept: str, code: str, unit: str, fits: bool
+) -> None:
+    """§15: 2160-0 is Creatinine [Mass/volume] (µmol/L is substance per volume); 2890-2 is the
+    protein/creatinine [Mass Ratio], "mass ratio only" (mg/mmol is mass per substance)."""
+    assert loinc_fits(concept, unit) is fits  # type: ignore[arg-type]
+    if fits:
+        assert check_loinc(concept, code, unit=unit).code == code  # type: ignore[arg-type]
+    else:
+        with pytest.raises(CodeMismatch, match=f"refused for a result in {unit}"):
+            check_loinc(concept, code, unit=unit)  # type: ignore[arg-type]
 
 
 def test_an_unknown_code_names_the_expected_one() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from lupus_msc.clinical import codes
 from lupus_msc.clinical.codes import LabConcept
-from lupus_msc.interop import fhir_observations, fhir_patient
+from lupus_msc.interop import fhir_observations, fhir_patient, fhir_view
 from lupus_msc.interop.fhir_common import LAB_SYSTEM, STUDY_CODE_SYSTEM
 from lupus_msc.interop.fhir_import import import_bundle, parse
 from lupus_msc.services import visits
@@ -361,6 +361,48 @@ def test_an_amended_result_replaces_the_stored_one_and_the_visit_is_signed_again
         assert stored is not None and stored.signed_at is None
     assert sorted(lab.superseded for lab in kept) == [False, True]
     assert summary.visits[0].signature_cleared
+    _assert_exported_amended(loaded.database, visit, kept)
+
+
+def _assert_exported_amended(
+    database: Database, visit_id: uuid.UUID, kept: Sequence[LabResult]
+) -> None:
+    """The patient's FHIR view sends the current result as ``amended`` (FHIR R4 status: "the
+    content has been modified" after being final) and not the result it replaced; the visit's
+    other results stay ``final``."""
+    with database.reads() as session:
+        patient_id = session.get_one(Visit, visit_id).patient_id
+    sent = {
+        resource["id"]: resource
+        for resource in fhir_view.compartment(database, None, f"Patient/{patient_id}").of_type(
+            "Observation"
+        )
+    }
+    (old,) = [lab for lab in kept if lab.superseded]
+    (new,) = [lab for lab in kept if not lab.superseded]
+    assert str(old.id) not in sent
+    assert sent[str(new.id)]["status"] == "amended"
+    assert Decimal(str(sent[str(new.id)]["valueQuantity"]["value"])) == new.value
+    others = [
+        resource
+        for resource in sent.values()
+        if resource["encounter"]["reference"] == f"Encounter/{visit_id}"
+        and resource["id"] != str(new.id)
+        and len(resource["id"]) == 36  # a lab's id; a score's is "<visit id>-<score>"
+    ]
+    assert others and {resource["status"] for resource in others} == {"final"}
+
+
+def test_a_creatinine_in_umol_l_under_the_mass_loinc_code_is_refused(loaded: Loaded) -> None:
+    """§15: 2160-0 is Creatinine [Mass/volume]; a result in µmol/L (substance per volume) sent
+    under it is refused, naming the coding; the FHIR export sends such a result with the
+    registry's lab code instead (tests/interop/test_fhir_resources.py)."""
+    observation = _first(loaded, "creatinine")
+    observation.pop("referenceRange", None)
+    observation["valueQuantity"].update(value=80, unit="umol/L", code="umol/L")
+    error = _refused(loaded.database, _bundle(observation))
+    assert [where for where, _ in error.fields] == ["Bundle.entry[0].resource.code.coding"]
+    assert "refused for a result in umol/L" in error.fields[0][1]
 
 
 def test_one_analyte_twice_for_a_visit_is_refused(loaded: Loaded) -> None:

@@ -183,6 +183,38 @@ def test_a_lab_without_a_loinc_code_gets_the_local_lab_code(built: Built) -> Non
     assert observation.valueQuantity.code == "mg/L"
 
 
+@pytest.mark.parametrize(
+    ("analyte", "value", "unit", "ucum", "code"),
+    [
+        ("creatinine", "80", "umol/L", "umol/L", None),
+        ("creatinine", "0.91", "mg/dL", "mg/dL", "2160-0"),
+        ("upcr", "56.6", "mg/mmol", "mg/mmol", None),
+        ("upcr", "500", "mg/g", "mg/g", "2890-2"),
+    ],
+)
+def test_a_result_in_a_unit_of_another_kind_than_its_loinc_gets_the_local_code(
+    built: Built, analyte: str, value: str, unit: str, ucum: str, code: str | None
+) -> None:
+    """§15: 2160-0 is Creatinine [Mass/volume] and 2890-2 the protein/creatinine [Mass Ratio]
+    ("mass ratio only"). A result in µmol/L or mg/mmol is sent as reported under the local lab
+    code, never under a LOINC code for another kind of quantity."""
+    visit = next(v for v in built.records["visits"] if v.visit_date is not None)
+    lab = models.LabResult(
+        id=uuid.uuid4(), visit_id=visit.id, analyte=analyte, value=Decimal(value), unit=unit,
+        superseded=False,
+    )  # fmt: skip
+    observation: Any = fhir_observations.lab_observation(lab, visit)
+    codings = [(c.system, c.code) for c in observation.code.coding]
+    if code is None:
+        assert codings == [("https://lupus-msc.org/fhir/CodeSystem/labs", analyte)]
+    else:
+        assert codings == [("http://loinc.org", code)]
+    assert (observation.valueQuantity.value, observation.valueQuantity.code) == (
+        Decimal(value),
+        ucum,
+    )
+
+
 def test_a_lab_keeps_the_value_and_reference_range_as_reported(built: Built) -> None:
     lab = next(lab for lab in built.records["labs"] if lab.analyte == "c3" and lab.reference_low)
     observation: Any = built.resources["Observation"][str(lab.id)]

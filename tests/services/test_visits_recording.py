@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from lupus_msc.services import medications, visits
 from lupus_msc.services.errors import Invalid, Refused, ServiceError
@@ -68,6 +68,16 @@ def test_a_visit_date_before_the_first_infusion_is_refused(registry: Registry) -
         ({"analyte": "creatinine", "value": 3000, "unit": "umol/L"}, "labs[0].value", "0.1–30"),
         ({"analyte": "c4", "value": 0.2, "unit": "g/L", "loinc": "4486-7"}, "labs[0].loinc", "C4"),
         ({"analyte": "cd4", "value": 0.5, "unit": "10*9/L", "loinc": "731-0"}, "labs[0].loinc", ""),
+        (
+            {"analyte": "creatinine", "value": 80, "unit": "umol/L", "loinc": "2160-0"},
+            "labs[0].loinc",
+            "Mass/volume",
+        ),
+        (
+            {"analyte": "upcr", "value": 56.6, "unit": "mg/mmol", "loinc": "2890-2"},
+            "labs[0].loinc",
+            "Mass Ratio",
+        ),
         (
             {"analyte": "c3", "value": 1, "unit": "g/L", "reference_low": 2, "reference_high": 1},
             "labs[0].reference_high",
@@ -290,6 +300,40 @@ def test_a_changed_lab_supersedes_the_old_one(registry: Registry) -> None:
     assert by[("crp", False)].unit == "mg/dL"
     assert by[("esr", False)].loinc == "4537-7"
     assert by[("crp", False)].loinc == "1988-5"
+
+
+def test_a_result_in_a_unit_of_another_kind_than_its_loinc_is_stored_without_one(
+    registry: Registry,
+) -> None:
+    """§15 (``codes.OTHER_KIND_UNITS``): creatinine in µmol/L and UPCR in mg/mmol get no LOINC
+    code; in mg/dL and g/g they get 2160-0 and 2890-2. A row stored with a code before this
+    rule is not superseded when the visit is recorded again with the same values."""
+    visit_id = month1(registry)
+    labs = [
+        {"analyte": "creatinine", "value": 80, "unit": "umol/L"},
+        {"analyte": "upcr", "value": 56.6, "unit": "mg/mmol"},
+    ]
+    record(registry, "coordinator", visit_id, visit_date=MONTH1, labs=labs)
+    with registry.database.sessions() as session:
+        rows = list(session.scalars(select(LabResult).where(LabResult.visit_id == visit_id)))
+    assert {row.analyte: row.loinc for row in rows} == {"creatinine": None, "upcr": None}
+    with registry.database.engine.begin() as connection:  # as an older release stored them
+        for analyte, code in (("creatinine", "2160-0"), ("upcr", "2890-2")):
+            stored = LabResult.visit_id == visit_id, LabResult.analyte == analyte
+            connection.execute(update(LabResult).where(*stored).values(loinc=code))
+    record(registry, "coordinator", visit_id, visit_date=MONTH1, labs=labs)
+    with registry.database.sessions() as session:
+        rows = list(session.scalars(select(LabResult).where(LabResult.visit_id == visit_id)))
+    assert [row.superseded for row in rows] == [False, False]
+    in_mass = [
+        {"analyte": "creatinine", "value": 0.9, "unit": "mg/dL"},
+        {"analyte": "upcr", "value": 0.5, "unit": "g/g"},
+    ]
+    record(registry, "coordinator", visit_id, visit_date=MONTH1, labs=in_mass)
+    with registry.database.sessions() as session:
+        query = select(LabResult).where(LabResult.visit_id == visit_id, ~LabResult.superseded)
+        current = {row.analyte: row.loinc for row in session.scalars(query)}
+    assert current == {"creatinine": "2160-0", "upcr": "2890-2"}
 
 
 # --- signing and changes after it ------------------------------------------------------------

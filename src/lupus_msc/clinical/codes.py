@@ -110,6 +110,21 @@ LOCAL_SCORES: dict[str, Code] = {
 }
 
 
+OTHER_KIND_UNITS: dict[LabConcept, frozenset[str]] = {
+    "creatinine": frozenset({"umol/L"}),
+    "upcr": frozenset({"mg/mmol"}),
+}
+"""§15: registry units (``services.visit_labs.ANALYTES``) that measure another kind of quantity
+than the analyte's LOINC code. 2160-0 is Creatinine [Mass/volume], and µmol/L is substance per
+volume; 2890-2 is Protein/Creatinine [Mass Ratio], "mass ratio only" (§15), and mg/mmol is
+mass per substance. §15 verifies no code for either unit, so such a result carries no LOINC."""
+
+
+def loinc_fits(concept: LabConcept, unit: str) -> bool:
+    """Whether a result of ``concept`` in ``unit`` may carry the concept's LOINC code (§15)."""
+    return unit not in OTHER_KIND_UNITS.get(concept, frozenset())
+
+
 class CodeMismatch(ValueError):
     """A code that does not identify the concept it was sent for."""
 
@@ -122,13 +137,19 @@ def check_loinc(concept: LabConcept, code: str, unit: str | None = None) -> Code
     """The §15 code for ``concept`` if ``code`` is an accepted LOINC for it; else CodeMismatch.
 
     A known misuse (D20) is refused with the reason, so an importer can tell the sender; so is a
-    percentage sent under an absolute-count code.
+    percentage sent under an absolute-count code, and a unit of another kind than the code's
+    (``OTHER_KIND_UNITS``).
     """
     expected = LOINC[concept]
     if code == expected.code or code in ALSO_ACCEPTED.get(concept, ()):
         if concept in ABSOLUTE_COUNTS and unit == "%":
             raise CodeMismatch(
                 f"LOINC {code} refused for a percentage: it is the absolute {concept} count"
+            )
+        if unit is not None and not loinc_fits(concept, unit):
+            raise CodeMismatch(
+                f"LOINC {code} refused for a result in {unit}: it is {expected.display} (§15); "
+                "send the registry's lab code instead"
             )
         return expected
     reason = KNOWN_MISUSES.get((concept, code), f"{concept} is LOINC {expected.code}")

@@ -46,9 +46,11 @@ def _category(code: str, display: str) -> list[Part]:
 
 
 def lab_code(lab: models.LabResult) -> Part:
-    """The §15 LOINC code of the analyte's concept, else the local lab code."""
+    """The §15 LOINC code of the analyte's concept, else the local lab code: for an analyte
+    without one, and for a result in a unit of another kind than the code's (creatinine in
+    µmol/L, UPCR in mg/mmol: ``codes.OTHER_KIND_UNITS``), sent as reported."""
     concept = ANALYTES[lab.analyte].concept
-    if concept is None:
+    if concept is None or not codes.loinc_fits(concept, lab.unit):
         return local(LAB_SYSTEM, lab.analyte, lab.analyte)
     loinc = codes.LOINC[concept]
     return local(loinc.system, loinc.code, loinc.display)
@@ -77,8 +79,12 @@ def _range(lab: models.LabResult) -> list[Part] | None:
     ]
 
 
-def lab_observation_draft(lab: models.LabResult, visit: models.Visit) -> Draft:
-    """A lab result as reported: the value in its unit (UCUM), the lab's reference range."""
+def lab_observation_draft(
+    lab: models.LabResult, visit: models.Visit, *, amended: bool = False
+) -> Draft:
+    """A current lab result as reported: the value in its unit (UCUM), the lab's reference
+    range. ``amended`` when it replaced an earlier result of the visit: FHIR R4's
+    observation-status ``amended``, "subsequent to being final, the content has been modified"."""
     value: dict[str, Any] = (
         {"valueQuantity": quantity(lab.value, lab.unit)}
         if lab.value is not None
@@ -87,7 +93,7 @@ def lab_observation_draft(lab: models.LabResult, visit: models.Visit) -> Draft:
     return Draft(
         Observation,
         id=str(lab.id),
-        status="amended" if lab.superseded else "final",
+        status="amended" if amended else "final",
         category=_category("laboratory", "Laboratory"),
         code=lab_code(lab),
         subject=reference("Patient", visit.patient_id),
@@ -98,8 +104,10 @@ def lab_observation_draft(lab: models.LabResult, visit: models.Visit) -> Draft:
     )
 
 
-def lab_observation(lab: models.LabResult, visit: models.Visit) -> Observation:
-    return built(Observation, lab_observation_draft(lab, visit))
+def lab_observation(
+    lab: models.LabResult, visit: models.Visit, *, amended: bool = False
+) -> Observation:
+    return built(Observation, lab_observation_draft(lab, visit, amended=amended))
 
 
 @lru_cache(maxsize=CACHED)

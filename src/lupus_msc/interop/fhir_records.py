@@ -156,10 +156,13 @@ def _visits(records: PatientRecords) -> Iterator[OwnedDraft]:
     recorded = [visit for visit in records.visits if visit.visit_date is not None]
     for visit in recorded:
         yield visit.patient_id, fhir_patient.encounter_draft(visit)
+    replaced = {(lab.visit_id, lab.analyte) for lab in records.labs if lab.superseded}
     for lab in records.labs:
         visit = visits[lab.visit_id]
-        if visit.visit_date is not None:
-            yield visit.patient_id, fhir_observations.lab_observation_draft(lab, visit)
+        if visit.visit_date is not None and not lab.superseded:
+            amended = (lab.visit_id, lab.analyte) in replaced
+            draft = fhir_observations.lab_observation_draft(lab, visit, amended=amended)
+            yield visit.patient_id, draft
     for visit in recorded:
         for observation in fhir_observations.score_drafts(visit):
             yield visit.patient_id, observation
@@ -186,9 +189,12 @@ def _treatment(records: PatientRecords) -> Iterator[OwnedDraft]:
 def drafts(records: PatientRecords) -> Iterator[OwnedDraft]:
     """Every resource of the records' patients, not yet validated, each with its patient's id.
 
-    Only visits that took place become Encounters (and carry Observations); superseded lab
-    results are sent as ``amended`` Observations, so a receiver sees the correction trail. A lot
-    belongs to the patient it was infused into (or is allocated to).
+    Only visits that took place become Encounters (and carry Observations). Only current lab
+    results are sent, as the SDTM and REDCap exports do: a superseded result (replaced or
+    dropped when the visit was recorded again) is not, and the result that replaced one of the
+    same analyte is ``amended`` (a receiver, lupus-msc's own import included, takes an
+    ``amended`` result as the correction of the one it holds). A lot belongs to the patient it
+    was infused into (or is allocated to).
     """
     yield from _people(records)
     yield from _visits(records)

@@ -207,14 +207,15 @@ class LabOut(Out):
 
 
 def checked_loinc(index: int, lab: LabIn) -> str | None:
-    """The analyte's §15 LOINC code; a code sent with the result must be that code."""
+    """The analyte's §15 LOINC code; a code sent with the result must be that code. A result in
+    a unit of another kind than the code's (``codes.OTHER_KIND_UNITS``) gets none."""
     concept = ANALYTES[lab.analyte].concept
     if lab.loinc is not None and concept is None:
         raise invalid(f"labs[{index}].loinc", f"no LOINC code is known for {lab.analyte}")
     if concept is None:
         return None
     if lab.loinc is None:
-        return codes.LOINC[concept].code
+        return codes.LOINC[concept].code if codes.loinc_fits(concept, lab.unit) else None
     try:
         codes.check_loinc(concept, lab.loinc, lab.unit)
     except codes.CodeMismatch as error:
@@ -257,13 +258,15 @@ def every(session: Session, visit_id: uuid.UUID) -> list[LabResult]:
 
 
 def _same_result(stored: LabResult, index: int, lab: LabIn) -> bool:
+    """The stored result is the one given. A result given without a LOINC code keeps the code
+    it was stored with (one received from a lab, or one the registry no longer assigns)."""
     return (
         stored.analyte == lab.analyte
         and stored.value == lab.value
         and stored.unit == lab.unit
         and stored.reference_low == lab.reference_low
         and stored.reference_high == lab.reference_high
-        and stored.loinc == checked_loinc(index, lab)
+        and (lab.loinc is None or stored.loinc == checked_loinc(index, lab))
     )
 
 
