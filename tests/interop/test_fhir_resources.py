@@ -255,6 +255,36 @@ def test_scores_use_the_local_code_system_with_sledai_descriptors_as_components(
     assert sledai.encounter.reference == f"Encounter/{visit.id}"
 
 
+FACIT_ITEMS = ["HI7", "HI12", "An1", "An2", "An3", "An4", "An5", "An7", "An8", "An12", "An14"]
+FACIT_ITEMS += ["An15", "An16"]
+"""§13's item codes in questionnaire order, copied by hand."""
+
+
+def test_facit_f_items_are_components_with_the_answers_as_given(built: Built) -> None:
+    """§13: the §16.13 hand-worked answers (An8 9 and An14 blank are not answered); each
+    answered item is a component with its answer as given (not reversed), in §13's order."""
+    visit = next(v for v in built.records["visits"] if v.visit_date and v.scores.get("facit_f"))
+    answers = {"HI7": 1, "HI12": 2, "An1": 0, "An2": 3, "An3": 1, "An4": 2, "An5": 3, "An7": 2}
+    answers |= {"An8": 9, "An12": 1, "An14": None, "An15": 4, "An16": 0}
+    worked = models.Visit(
+        id=visit.id, patient_id=visit.patient_id, visit_date=visit.visit_date,
+        findings={**visit.findings, "facit_f": answers},
+        scores={**visit.scores, "facit_f": {"score": "31.909"}},  # §16.13: 27 / 11 × 13
+    )  # fmt: skip
+    facit: Any = next(
+        o
+        for o in fhir_observations.score_observations(worked)
+        if o.code.coding[0].code == "facit-fatigue-total"
+    )
+    sent = [(c.code.coding[0].code, c.valueInteger) for c in facit.component]
+    assert sent == [
+        (f"facit-fatigue-{item}", answers[item])
+        for item in FACIT_ITEMS
+        if item not in {"An8", "An14"}
+    ]
+    assert {c.code.coding[0].system for c in facit.component} == {"urn:lupus-msc:score"}
+
+
 def test_the_hand_worked_sledai_descriptor_weights_are_those_of_section_1(built: Built) -> None:
     """§1 weights by hand: haematuria 4, rash 2, low complement 2, increased DNA binding 2."""
     weights = {"hematuria": 4, "rash": 2, "low_complement": 2, "increased_dna_binding": 2}

@@ -1,5 +1,6 @@
 """Observations: a visit's lab results (LOINC + UCUM, §15) and its scores (SLEDAI-2K with its
-descriptors as components, PGA, FACIT-Fatigue; local codes, §15 gives no LOINC for them).
+descriptors as components, PGA, FACIT-Fatigue with its items as components; local codes, §15
+gives no LOINC for them).
 
 ``*_draft`` functions build ``fhir_common.Draft``s (the bulk export's form); the others return
 validated R4B models."""
@@ -16,7 +17,7 @@ from fhir.resources.R4B.observation import (
     ObservationReferenceRange,
 )
 
-from lupus_msc.clinical import codes
+from lupus_msc.clinical import codes, facit_f
 from lupus_msc.interop.fhir_common import (
     CACHED,
     LAB_SYSTEM,
@@ -124,12 +125,32 @@ def _sledai_components(result: dict[str, Any]) -> list[Part]:
     ]
 
 
-def _score_value(key: str, result: dict[str, Any]) -> dict[str, Any]:
+@lru_cache(maxsize=CACHED)
+def _facit_item(item: str, answer: int) -> Part:
+    code = local(SCORE_SYSTEM, f"facit-fatigue-{item}", f"FACIT-Fatigue item {item}")
+    return Part(ObservationComponent(code=code.model, valueInteger=answer))
+
+
+def _facit_components(visit: models.Visit) -> list[Part]:
+    """One component per answered item (§13 codes, questionnaire order), the answer 0–4 as
+    given, before any reversal; 8, 9 and blanks are not answers (§13 step 1) and are left out.
+    The items' wording is licensed (§13): the codes only."""
+    answers = (visit.findings or {}).get("facit_f") or {}
+    return [
+        _facit_item(item, answers[item])
+        for item in facit_f.ITEMS
+        if answers.get(item) is not None and answers[item] not in facit_f.NOT_ANSWERED
+    ]
+
+
+def _score_value(key: str, visit: models.Visit) -> dict[str, Any]:
+    result = visit.scores[key]
     if key == "sledai2k":
         components = _sledai_components(result)
         return {"valueInteger": result["total"], "component": components or None}
     value = result["pga"] if key == "pga" else result["score"]
-    return {"valueQuantity": quantity(Decimal(str(value)), "{score}")}
+    facit = _facit_components(visit) if key == "facit_f" else []
+    return {"valueQuantity": quantity(Decimal(str(value)), "{score}"), "component": facit or None}
 
 
 def _has_value(key: str, result: Any) -> bool:
@@ -140,8 +161,9 @@ def _has_value(key: str, result: Any) -> bool:
 def score_drafts(visit: models.Visit) -> list[Draft]:
     """The visit's SLEDAI-2K, PGA and FACIT-F results that have a value, ids ``<visit>-<key>``.
 
-    SLEDAI-2K is a valueInteger; PGA and FACIT-F are Quantities in the UCUM unit ``{score}``
-    (R4 has no valueDecimal, and a prorated FACIT-F score, §13, is fractional).
+    SLEDAI-2K is a valueInteger with a component per descriptor that counted; PGA and FACIT-F
+    are Quantities in the UCUM unit ``{score}`` (R4 has no valueDecimal, and a prorated FACIT-F
+    score, §13, is fractional); FACIT-F has a component per answered item.
     """
     return [
         Draft(
@@ -153,7 +175,7 @@ def score_drafts(visit: models.Visit) -> list[Draft]:
             subject=reference("Patient", visit.patient_id),
             encounter=reference("Encounter", visit.id),
             effectiveDateTime=date(visit.visit_date),
-            **_score_value(key, visit.scores[key]),
+            **_score_value(key, visit),
         )
         for key in SCORES
         if _has_value(key, visit.scores.get(key))
