@@ -33,6 +33,7 @@ from lupus_msc.services.unit import unit_of_work
 from lupus_msc.store import models
 from lupus_msc.store.database import Database
 from lupus_msc.web.app import create_app
+from lupus_msc.web.jobs import Jobs
 from tests.registry_fixtures import PASSWORD, serving
 
 PATIENTS = 20
@@ -47,6 +48,7 @@ class Server:
     database: Database
     tokens: dict[str, str]
     sites: dict[str, uuid.UUID]
+    jobs: Jobs
 
     def client(self, persona: str) -> SyncFHIRClient:
         return SyncFHIRClient(
@@ -90,8 +92,9 @@ def server(database_url: str) -> Iterator[Server]:
     database.upgrade()
     load(database, PATIENTS, seed=3)
     tokens, sites = _personas(database)
-    with serving(create_app(database_url)) as base_url:
-        yield Server(base_url, database, tokens, sites)
+    app = create_app(database_url)
+    with serving(app) as base_url:
+        yield Server(base_url, database, tokens, sites, app.state.jobs)
     database.dispose()
 
 
@@ -334,12 +337,17 @@ def _bulk(server: Server, persona: str, query: str = "") -> tuple[dict[str, Any]
         headers={"Prefer": "respond-async", "Accept": "application/fhir+json"},
     )
     assert kick_off.status_code == 202, kick_off.text
-    status_url = kick_off.headers["Content-Location"]
+    return _finished(http, kick_off.headers["Content-Location"]), http
+
+
+def _finished(http: httpx.Client, status_url: str) -> dict[str, Any]:
+    """The manifest of the export at ``status_url``, once it is done."""
     deadline = time.monotonic() + 120
     while True:
         status = http.get(status_url)
         if status.status_code == 200:
-            return status.json(), http
+            manifest: dict[str, Any] = status.json()
+            return manifest
         assert status.status_code == 202, status.text
         assert "X-Progress" in status.headers
         assert time.monotonic() < deadline, "the export did not finish"
@@ -417,6 +425,78 @@ def test_bulk_export_refusals_are_operation_outcomes(server: Server) -> None:
     assert bad_type.status_code == 422
     assert bad_type.json()["issue"][0]["expression"] == ["_type"]
     assert server.http(None).get("/fhir/Patient").status_code == 401
+
+
+def _exports_of(server: Server, persona: str) -> list[uuid.UUID]:
+    """The ids of the persona's Bulk Data jobs, read from the server's job list."""
+    with server.database.reads() as session:
+        actor = accounts.actor_for_token(session, server.tokens[persona])
+    return [job.id for job in server.jobs.mine(actor, "fhir")]
+
+
+def _refused_kick_off(server: Server, path: str, query: str) -> list[dict[str, Any]]:
+    """The issues of a kick-off that must be refused, checking that nothing was queued."""
+    before = _exports_of(server, "physician")
+    refused = server.http("physician").get(
+        f"/fhir/{path}{query}", headers={"Prefer": "respond-async"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert "Content-Location" not in refused.headers
+    assert refused.json()["resourceType"] == "OperationOutcome"
+    assert _exports_of(server, "physician") == before
+    issues: list[dict[str, Any]] = refused.json()["issue"]
+    return issues
+
+
+@pytest.mark.parametrize("path", ["$export", "Patient/$export"])
+def test_an_export_since_a_time_is_refused_by_name_and_nothing_is_queued(
+    server: Server, path: str
+) -> None:
+    """``_since`` is not supported: ignoring it would send everything as if it were a delta
+    (Bulk Data IG, kick-off: an unsupported parameter SHOULD be an error with an outcome)."""
+    issues = _refused_kick_off(server, path, "?_type=Patient&_since=2025-01-01T00:00:00Z")
+    assert [issue["expression"] for issue in issues] == [["_since"]]
+    assert issues[0]["diagnostics"].startswith("_since: not supported")
+
+
+def test_an_unknown_export_parameter_is_refused_by_name(server: Server) -> None:
+    issues = _refused_kick_off(server, "$export", "?_typo=Patient")
+    assert [issue["expression"] for issue in issues] == [["_typo"]]
+
+
+def test_every_unsupported_export_parameter_is_named(server: Server) -> None:
+    query = "?_typeFilter=Observation%3Fcode%3D4485-9&_type=Observation&includeAssociatedData=x"
+    issues = _refused_kick_off(server, "Patient/$export", query)
+    named = [issue["expression"][0] for issue in issues]
+    assert named == ["_typeFilter", "includeAssociatedData"]
+
+
+def test_a_lenient_client_gets_the_whole_export_with_the_ignored_parameters_named(
+    server: Server,
+) -> None:
+    """``Prefer: respond-async, handling=lenient`` (RFC 7240: one header, two preferences):
+    ``_since`` is ignored, the 202 says so, and the export holds every patient of the site."""
+    http = server.http("physician")
+    kick_off = http.get(
+        "/fhir/$export?_type=Patient&_since=2999-01-01T00:00:00Z&_typo=1",
+        headers={"Prefer": "respond-async, handling=lenient"},
+    )
+    assert kick_off.status_code == 202, kick_off.text
+    warned = [issue["expression"] for issue in kick_off.json()["issue"]]
+    assert warned == [["_since"], ["_typo"]]
+    manifest = _finished(http, kick_off.headers["Content-Location"])
+    assert [(o["type"], o["count"]) for o in manifest["output"]] == [
+        ("Patient", len(_patients_of(server, "S01")))
+    ]
+    two_headers = http.get(
+        "/fhir/$export?_type=Patient&_since=2999-01-01T00:00:00Z",
+        headers=[("Prefer", "handling=lenient"), ("Prefer", "respond-async")],
+    )
+    assert two_headers.status_code == 202, two_headers.text
+    assert http.delete(two_headers.headers["Content-Location"]).status_code == 202
+    not_async = http.get("/fhir/$export", headers={"Prefer": "handling=lenient"})
+    assert not_async.status_code == 422
+    assert not_async.json()["issue"][0]["expression"] == ["Prefer"]
 
 
 def test_a_cancelled_export_is_gone(server: Server) -> None:

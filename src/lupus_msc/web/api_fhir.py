@@ -7,7 +7,8 @@
   repeatable) and ``category``; Patient by ``identifier`` and ``_id``. Paged with ``_count``
   and ``_offset``; the Bundle's ``next`` link gives the following page.
 * ``GET /fhir/Patient/{id}/$everything`` — every resource of one patient.
-* ``GET /fhir/$export`` and ``/fhir/Patient/$export`` — Bulk Data kick-off (jobs of ``web.jobs``).
+* ``GET /fhir/$export`` and ``/fhir/Patient/$export`` — Bulk Data kick-off (jobs of ``web.jobs``);
+  unsupported kick-off parameters are refused by name unless ``Prefer: handling=lenient``.
 * ``POST /fhir`` — the one write: a Bundle of lab-result Observations, imported all or nothing
   (``interop.fhir_import``); the answer is an OperationOutcome saying what was written.
 
@@ -24,7 +25,7 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -34,7 +35,7 @@ from lupus_msc.interop.exports import Exported, ExportRequest, scope_sites
 from lupus_msc.interop.fhir_bulk import check_types
 from lupus_msc.interop.fhir_import import import_bundle as import_lab_bundle
 from lupus_msc.services.access import Action, Actor, require
-from lupus_msc.services.errors import NotFound, invalid
+from lupus_msc.services.errors import Invalid, NotFound, invalid
 from lupus_msc.store.database import Database
 from lupus_msc.web.deps import ActorDep, DatabaseDep
 from lupus_msc.web.errors import operation_outcome
@@ -140,7 +141,59 @@ def metadata(request: Request) -> FhirResponse:
 
 ExportQuery = Annotated[str | None, Query(alias="_type")]
 FormatQuery = Annotated[str | None, Query(alias="_outputFormat")]
-PreferHeader = Annotated[str | None, Header()]
+KICK_OFF_PARAMETERS = ("_outputFormat", "_type")
+"""The kick-off parameters this server acts on; ``_since``, ``_elements``, ``_typeFilter``,
+``includeAssociatedData`` and any other are not supported."""
+
+
+def preferences(request: Request) -> dict[str, str]:
+    """The request's ``Prefer`` preferences, name (lower case) → value (RFC 7240 §2: several
+    headers or comma-separated preferences, ``;`` parameters, a quoted value; the first instance
+    of a repeated preference counts)."""
+    found: dict[str, str] = {}
+    for header in request.headers.getlist("prefer"):
+        for preference in header.split(","):
+            name, _, value = preference.partition(";")[0].partition("=")
+            if name.strip():
+                found.setdefault(name.strip().lower(), value.strip().strip('"').lower())
+    return found
+
+
+def _unsupported(request: Request, lenient: bool) -> list[str]:
+    """The kick-off's parameters this server does not support, in the order sent. Refused (422,
+    one OperationOutcome issue naming each) unless the client prefers ``handling=lenient``, and
+    then returned so the 202 can say which were ignored.
+
+    Bulk Data Access IG 2.0.0, "Bulk Data Kick-off Request" (Query Parameters, Response - Error):
+    a server unable to support a parameter SHOULD answer an error with an OperationOutcome, and
+    MAY process the request instead when ``Prefer: handling=lenient`` is sent. FHIR R4 search,
+    "Handling Errors" (``search.html#errors``), defines ``handling=strict|lenient`` and leaves
+    the default to the server: ours is strict, because an ignored ``_since`` would hand
+    everything to a client that believes it received a delta."""
+    names = list(dict.fromkeys(n for n in request.query_params if n not in KICK_OFF_PARAMETERS))
+    if names and not lenient:
+        why = f"not supported by $export here (supported: {', '.join(KICK_OFF_PARAMETERS)})"
+        raise Invalid(
+            f"{', '.join(names)}: {why}; Prefer: handling=lenient ignores unsupported ones",
+            [(name, why) for name in names],
+        )
+    return names
+
+
+def _ignored(names: list[str]) -> dict[str, Any]:
+    """The 202's optional OperationOutcome (Bulk Data "Response - Success"): what was ignored."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "warning",
+                "code": "not-supported",
+                "diagnostics": f"{name}: not supported, ignored (Prefer: handling=lenient)",
+                "expression": [name],
+            }
+            for name in names
+        ],
+    }
 
 
 @router.get("/$export")
@@ -149,16 +202,18 @@ def kick_off(
     request: Request,
     actor: ActorDep,
     registry: DatabaseDep,
-    prefer: PreferHeader = None,
     output_format: FormatQuery = None,
     types: ExportQuery = None,
 ) -> Response:
     """Bulk Data kick-off, system or patient level: the same patients, every one the actor may
     read (an export of all is scoped to the actor's sites); de-identified without
-    ``read-identity``."""
+    ``read-identity``. Parameters other than ``KICK_OFF_PARAMETERS`` are refused unless the
+    client sends ``Prefer: handling=lenient`` (``_unsupported``)."""
     require(actor, Action.READ_PATIENTS)
-    if prefer is None or "respond-async" not in prefer:
+    prefer = preferences(request)
+    if "respond-async" not in prefer:
         raise invalid("Prefer", "a bulk export needs the header Prefer: respond-async")
+    ignored = _unsupported(request, lenient=prefer.get("handling") == "lenient")
     if output_format is not None and output_format not in OUTPUT_FORMATS:
         raise invalid("_outputFormat", f"only {NDJSON} is written")
     wanted = None if types is None else check_types(types.split(","))
@@ -173,7 +228,10 @@ def kick_off(
         actor, KIND, asked, export_work(registry, actor, asked), label=str(request.url)
     )
     status_url = f"{request.base_url}fhir/$export-status/{job.id}"
-    return Response(status_code=202, headers={"Content-Location": status_url})
+    headers = {"Content-Location": status_url}
+    if not ignored:
+        return Response(status_code=202, headers=headers)
+    return FhirResponse(_ignored(ignored), status_code=202, headers=headers)
 
 
 def _job_id(text: str) -> uuid.UUID:
