@@ -26,6 +26,7 @@ from lupus_msc.interop import (
     fhir_observations,
     fhir_patient,
     fhir_products,
+    fhir_records,
     fhir_safety,
 )
 from lupus_msc.services.cohort_loader import load
@@ -253,6 +254,40 @@ def test_scores_use_the_local_code_system_with_sledai_descriptors_as_components(
     facit: Any = by_code["facit-fatigue-total"]
     assert facit.valueQuantity.value == Decimal(str(visit.scores["facit_f"]["score"]))
     assert sledai.encounter.reference == f"Encounter/{visit.id}"
+
+
+def test_egfr_goes_out_under_its_section_15_loinc_codes_to_one_decimal(built: Built) -> None:
+    """§9 (one decimal, as its worked examples 71.4 and 116.3) and §15 (98979-8 creatinine-based,
+    98980-6 creatinine–cystatin C, whose display §15 did not retrieve, so none is sent). A half
+    (116.25) rounds up; 71.44999 rounds down."""
+    visit = next(v for v in built.records["visits"] if v.visit_date)
+    worked = models.Visit(
+        id=visit.id, patient_id=visit.patient_id, visit_date=visit.visit_date, findings={},
+        scores={"egfr": {"egfr_cr": 71.44999, "egfr_cr_cys": 116.25}},
+    )  # fmt: skip
+    sent: Any = {o.id: o for o in fhir_observations.egfr_observations(worked)}
+    cr, cr_cys = sent[f"{visit.id}-egfr-cr"], sent[f"{visit.id}-egfr-cr-cys"]
+    assert [(c.system, c.code) for c in cr.code.coding] == [("http://loinc.org", "98979-8")]
+    assert cr.code.coding[0].display == (
+        "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or "
+        "Blood by Creatinine-based formula (CKD-EPI 2021)"
+    )
+    assert [(c.system, c.code, c.display) for c in cr_cys.code.coding] == [
+        ("http://loinc.org", "98980-6", None)
+    ]
+    assert (cr.valueQuantity.value, cr_cys.valueQuantity.value) == (
+        Decimal("71.4"),
+        Decimal("116.3"),
+    )
+    assert (cr.valueQuantity.system, cr.valueQuantity.code) == (
+        "http://unitsofmeasure.org",
+        "mL/min/{1.73_m2}",
+    )
+    assert cr.encounter.reference == f"Encounter/{visit.id}"
+    records = fhir_records.PatientRecords(visits=[worked])
+    assert {draft.fields["id"] for _, draft in fhir_records.drafts(records)} >= set(sent)
+    without = models.Visit(id=visit.id, patient_id=visit.patient_id, visit_date=visit.visit_date)
+    assert fhir_observations.egfr_observations(without) == []
 
 
 FACIT_ITEMS = ["HI7", "HI12", "An1", "An2", "An3", "An4", "An5", "An7", "An8", "An12", "An14"]

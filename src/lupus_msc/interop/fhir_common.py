@@ -64,10 +64,11 @@ UCUM: dict[str, str] = {
     "IU/mL": "[IU]/mL",
     "g/24h": "g/(24.h)",
     "mg/24h": "mg/(24.h)",
+    "mL/min/1.73m2": "mL/min/{1.73_m2}",
 }
-"""Registry unit spellings that are not valid UCUM, with their UCUM code; every other unit the
-registry accepts (``services.visit_labs.ANALYTES``) is already UCUM (``g/L``, ``10*9/L``,
-``/[HPF]``, ``mm/h``…)."""
+"""Registry unit spellings that are not valid UCUM, with their UCUM code (and the eGFR's unit,
+§9, mL/min per 1.73 m² of body surface); every other unit the registry accepts
+(``services.visit_labs.ANALYTES``) is already UCUM (``g/L``, ``10*9/L``, ``/[HPF]``, ``mm/h``…)."""
 
 CACHED = 16_384
 """Parts kept per kind (references, quantities…): about a batch's references (200 patients'
@@ -222,6 +223,12 @@ def concept(code: Code, text: str | None = None) -> Part:
 
 def local(system: str, code: str, display: str) -> Part:
     return _concept(system, code, display, None)
+
+
+def undisplayed(code: Code, text: str) -> Part:
+    """A coding whose display the sources did not give (§15), so none is claimed: the concept's
+    text says what it is."""
+    return _concept(code.system, code.code, None, text)
 
 
 def text(value: str) -> Part:

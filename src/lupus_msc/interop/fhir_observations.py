@@ -7,7 +7,7 @@ validated R4B models."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +29,7 @@ from lupus_msc.interop.fhir_common import (
     local,
     quantity,
     reference,
+    undisplayed,
 )
 from lupus_msc.services.visit_labs import ANALYTES
 from lupus_msc.store import models
@@ -42,8 +43,30 @@ SCORES = {
 """Score key in ``Visit.scores`` → local code (the same codes as ``codes.LOCAL_SCORES``)."""
 
 
-def _category(code: str, display: str) -> list[Part]:
-    return [local(CATEGORY_SYSTEM, code, display)]
+CATEGORIES = {"laboratory": "Laboratory", "survey": "Survey"}
+"""The observation-category codes used, with their displays."""
+
+
+def _of_visit(
+    visit: models.Visit,
+    resource_id: str,
+    category: str,
+    code: Part,
+    status: str = "final",
+    **value: Any,
+) -> Draft:
+    """An Observation of the visit's patient, encounter and day."""
+    return Draft(
+        Observation,
+        id=resource_id,
+        status=status,
+        category=[local(CATEGORY_SYSTEM, category, CATEGORIES[category])],
+        code=code,
+        subject=reference("Patient", visit.patient_id),
+        encounter=reference("Encounter", visit.id),
+        effectiveDateTime=date(visit.visit_date),
+        **value,
+    )
 
 
 def lab_code(lab: models.LabResult) -> Part:
@@ -91,15 +114,12 @@ def lab_observation_draft(
         if lab.value is not None
         else {"valueString": lab.text_value}
     )
-    return Draft(
-        Observation,
-        id=str(lab.id),
+    return _of_visit(
+        visit,
+        str(lab.id),
+        "laboratory",
+        lab_code(lab),
         status="amended" if amended else "final",
-        category=_category("laboratory", "Laboratory"),
-        code=lab_code(lab),
-        subject=reference("Patient", visit.patient_id),
-        encounter=reference("Encounter", visit.id),
-        effectiveDateTime=date(visit.visit_date),
         referenceRange=_range(lab),
         **value,
     )
@@ -166,20 +186,59 @@ def score_drafts(visit: models.Visit) -> list[Draft]:
     score, §13, is fractional); FACIT-F has a component per answered item.
     """
     return [
-        Draft(
-            Observation,
-            id=f"{visit.id}-{key.replace('_', '-')}",
-            status="final",
-            category=_category("survey", "Survey"),
-            code=local(SCORE_SYSTEM, *SCORES[key]),
-            subject=reference("Patient", visit.patient_id),
-            encounter=reference("Encounter", visit.id),
-            effectiveDateTime=date(visit.visit_date),
+        _of_visit(
+            visit,
+            f"{visit.id}-{key.replace('_', '-')}",
+            "survey",
+            local(SCORE_SYSTEM, *SCORES[key]),
             **_score_value(key, visit),
         )
         for key in SCORES
         if _has_value(key, visit.scores.get(key))
     ]
+
+
+EGFR_UNIT = "mL/min/1.73m2"
+EGFR_PLACES = Decimal("0.1")
+"""§9's worked examples give eGFR to one decimal (71.4, 116.3): the value sent, rounded half up."""
+EGFR_RESULTS: tuple[tuple[str, codes.LabConcept, str], ...] = (
+    ("egfr_cr", "egfr_ckdepi2021_cr", "egfr-cr"),
+    ("egfr_cr_cys", "egfr_ckdepi2021_cr_cys", "egfr-cr-cys"),
+)
+"""Field of the visit's §9 result → its §15 concept → the Observation id's suffix."""
+
+
+def _egfr_code(concept: codes.LabConcept) -> Part:
+    code = codes.LOINC[concept]
+    if concept == "egfr_ckdepi2021_cr_cys":  # §15: its display was not retrieved
+        return undisplayed(code, code.display)
+    return local(code.system, code.code, code.display)
+
+
+def egfr_drafts(visit: models.Visit) -> list[Draft]:
+    """The visit's eGFR (CKD-EPI 2021, §9) as the registry computed it from the visit's
+    creatinine (and cystatin C), ids ``<visit>-egfr-cr`` and ``<visit>-egfr-cr-cys``: LOINC
+    98979-8 and 98980-6 (§15), in mL/min/1.73 m² (UCUM ``mL/min/{1.73_m2}``), one decimal."""
+    result = (visit.scores or {}).get("egfr")
+    if not isinstance(result, dict):
+        return []
+    return [
+        _of_visit(
+            visit,
+            f"{visit.id}-{suffix}",
+            "laboratory",
+            _egfr_code(concept),
+            valueQuantity=quantity(
+                Decimal(str(result[field])).quantize(EGFR_PLACES, ROUND_HALF_UP), EGFR_UNIT
+            ),
+        )
+        for field, concept, suffix in EGFR_RESULTS
+        if result.get(field) is not None
+    ]
+
+
+def egfr_observations(visit: models.Visit) -> list[Observation]:
+    return [built(Observation, draft) for draft in egfr_drafts(visit)]
 
 
 def score_observations(visit: models.Visit) -> list[Observation]:

@@ -166,6 +166,8 @@ def _visits(records: PatientRecords) -> Iterator[OwnedDraft]:
     for visit in recorded:
         for observation in fhir_observations.score_drafts(visit):
             yield visit.patient_id, observation
+        for observation in fhir_observations.egfr_drafts(visit):
+            yield visit.patient_id, observation
     for medication in records.medications:
         yield medication.patient_id, fhir_medications.medication_statement_draft(medication)
 
