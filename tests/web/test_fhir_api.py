@@ -415,6 +415,12 @@ def test_a_de_identified_bulk_export_holds_no_identifier(server: Server) -> None
         assert identity not in text
 
 
+def test_a_repeated_type_parameter_exports_every_type_it_names(server: Server) -> None:
+    """Bulk Data kick-off: a repeated ``_type`` is treated as its values joined by commas."""
+    manifest, _ = _bulk(server, "physician", "?_type=Patient&_type=Encounter,Condition")
+    assert {o["type"] for o in manifest["output"]} == {"Patient", "Encounter", "Condition"}
+
+
 def test_bulk_export_refusals_are_operation_outcomes(server: Server) -> None:
     http = server.http("physician")
     no_prefer = http.get("/fhir/$export")

@@ -139,7 +139,8 @@ def metadata(request: Request) -> FhirResponse:
     return FhirResponse(capability_statement(str(request.base_url) + "fhir"))
 
 
-ExportQuery = Annotated[str | None, Query(alias="_type")]
+ExportQuery = Annotated[list[str] | None, Query(alias="_type")]
+"""Bulk Data kick-off: ``_type`` is comma-separated and may be repeated; every value counts."""
 FormatQuery = Annotated[str | None, Query(alias="_outputFormat")]
 KICK_OFF_PARAMETERS = ("_outputFormat", "_type")
 """The kick-off parameters this server acts on; ``_since``, ``_elements``, ``_typeFilter``,
@@ -216,7 +217,7 @@ def kick_off(
     ignored = _unsupported(request, lenient=prefer.get("handling") == "lenient")
     if output_format is not None and output_format not in OUTPUT_FORMATS:
         raise invalid("_outputFormat", f"only {NDJSON} is written")
-    wanted = None if types is None else check_types(types.split(","))
+    wanted = None if not types else check_types([t for value in types for t in value.split(",")])
     asked = ExportRequest(
         "fhir",
         deidentified=not fhir_view.identified(actor),
