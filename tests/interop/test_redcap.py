@@ -83,10 +83,14 @@ def source(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def exported(source: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("redcap-out")
+    return export_project(source, tmp_path_factory.mktemp("redcap-out"), batch_size=7)
+
+
+def export_project(source: Database, out: Path, **options: Any) -> Path:
+    """The registry as a REDCap project (default protocol) in ``out``."""
     write_metadata(out, default_protocol())
     with (out / FILES["records"]).open("w", newline="", encoding="utf-8") as stream:
-        write_records(stream, source.reads, default_protocol(), batch_size=7)
+        write_records(stream, source.reads, default_protocol(), **options)
     return out
 
 

@@ -15,12 +15,19 @@ from pathlib import Path
 import pytest
 
 from lupus_msc.cli.demo import DEMO_PATIENTS, build_demo
-from lupus_msc.interop.redcap_export import FILES, write_metadata, write_records
+from lupus_msc.interop.redcap_export import FILES
 from lupus_msc.interop.redcap_import import run_import
 from lupus_msc.interop.redcap_mapping import IDENTITY_FILE, load
-from lupus_msc.protocol import default_protocol
 from lupus_msc.store.database import Database
-from tests.interop.test_redcap import _bad_file, _counts, _labs, _patients, _visits, empty_registry
+from tests.interop.test_redcap import (
+    _bad_file,
+    _counts,
+    _labs,
+    _patients,
+    _visits,
+    empty_registry,
+    export_project,
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +41,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def exported(demo: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo-redcap")
-    write_metadata(out, default_protocol())
-    with (out / FILES["records"]).open("w", newline="", encoding="utf-8") as stream:
-        write_records(stream, demo.reads, default_protocol())
-    return out
+    return export_project(demo, tmp_path_factory.mktemp("demo-redcap"))
 
 
 @pytest.fixture
