@@ -10,6 +10,7 @@ export wrote before); worker processes must not change a byte either.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import multiprocessing
@@ -22,14 +23,21 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.encounter import Encounter
+from sqlalchemy import select
 
+from lupus_msc.analytics.dataset import build
+from lupus_msc.analytics.registry_extract import read_registry
 from lupus_msc.interop import fhir_bulk, fhir_records
+from lupus_msc.interop.deidentify import deidentify_dataset
 from lupus_msc.interop.fhir_bulk import export_ndjson, patients_of
 from lupus_msc.interop.fhir_common import Draft, quantity
 from lupus_msc.interop.fhir_deidentify import deidentify
 from lupus_msc.interop.fhir_view import fhir_keys, research_studies
 from lupus_msc.interop.progress import Cancelled
+from lupus_msc.services.deidentification import keys_for
+from lupus_msc.services.fields import today
 from lupus_msc.store.database import Database
+from lupus_msc.store.models import DeidentificationKey, Infusion, Patient
 from tests.registry_fixtures import database_url, loaded_cohort  # noqa: F401 - the backend fixture
 
 PATIENTS = 6
@@ -96,6 +104,55 @@ def test_the_fast_path_writes_what_the_model_path_wrote(
 ) -> None:
     export_ndjson(loaded, None, tmp_path, deidentify_all=private, batch=4, workers=1)
     assert _lines(tmp_path) == _model_path(loaded, private, batch=4)
+
+
+AGE_URL = "https://lupus-msc.org/fhir/StructureDefinition/age-at-first-infusion"
+
+
+def _registry_ages(database: Database) -> dict[str, int | None]:
+    """Pseudonym → completed years on the first infusion day, by hand from the registry."""
+    with database.reads() as session:
+        born = {pid: day for pid, day in session.execute(select(Patient.id, Patient.date_of_birth))}
+        pseudonyms = select(DeidentificationKey.patient_id, DeidentificationKey.pseudonym)
+        pseudonym = {pid: name for pid, name in session.execute(pseudonyms)}
+        first: dict[uuid.UUID, dt.date] = {}
+        for pid, started in session.execute(select(Infusion.patient_id, Infusion.started_at)):
+            first[pid] = min(started.date(), first.get(pid, started.date()))
+    ages: dict[str, int | None] = {pseudonym[pid]: None for pid in born}
+    for pid, day in first.items():
+        birthday_ahead = (day.month, day.day) < (born[pid].month, born[pid].day)
+        ages[pseudonym[pid]] = day.year - born[pid].year - birthday_ahead
+    return ages
+
+
+def test_the_de_identified_patient_carries_the_age_the_tabular_export_gives(
+    loaded: Database, tmp_path: Path
+) -> None:
+    """Same age, same reference (the first infusion) as the CSV/Parquet export's ``age_years``;
+    a patient never infused has none (the cohort has ages 18–70: over 89 is
+    test_fhir_deidentify's)."""
+    export_ndjson(loaded, None, tmp_path, deidentify_all=True, workers=1)
+    patients = [json.loads(line) for line in _lines(tmp_path)["Patient"]]
+    by_hand = _registry_ages(loaded)
+    with loaded.reads() as session:
+        dataset = build(read_registry(session), today())
+    tabular = deidentify_dataset(dataset, keys_for(loaded, None, dataset.patients["patient_id"]))
+    age_years = dict(tabular.patients.select("patient_id", "age_years").iter_rows())
+    sent = {}
+    for patient in patients:
+        ages = [e["valueAge"] for e in patient.get("extension", []) if e["url"] == AGE_URL]
+        sent[patient["id"]] = ages[0]["value"] if ages else None
+        assert len(ages) <= 1 and "birthDate" not in patient
+        if ages:
+            assert ages[0] == {
+                "value": ages[0]["value"],
+                "unit": "a",
+                "system": "http://unitsofmeasure.org",
+                "code": "a",
+            }
+    assert sent == by_hand
+    assert any(age is not None for age in sent.values())
+    assert {p: str(sent[p]) for p in age_years} == age_years
 
 
 def test_worker_processes_write_the_same_bytes_in_patient_order(

@@ -278,6 +278,49 @@ def test_the_statistician_gets_de_identified_resources_only(server: Server) -> N
         client.reference("Patient", str(patients[0].id)).to_resource()
 
 
+AGE = "https://lupus-msc.org/fhir/StructureDefinition/age-at-first-infusion"
+
+
+def _age_sent(resource: dict[str, Any]) -> int | None:
+    ages = [e["valueAge"] for e in resource.get("extension", []) if e["url"] == AGE]
+    assert len(ages) <= 1 and all(age["code"] == "a" for age in ages)
+    return ages[0]["value"] if ages else None
+
+
+def test_the_statistician_reads_the_age_at_the_first_infusion(server: Server) -> None:
+    """The Patient search and $everything carry the age on the first infusion day (by hand
+    from the registry), none for a patient never infused (the CSV export's ``age_years``)."""
+    client = server.client("statistician")
+    found = {r["id"]: _plain(r) for r in client.resources("Patient").fetch_all()}
+    with server.database.reads() as session:
+        pseudonym = dict(
+            session.execute(
+                select(models.DeidentificationKey.patient_id, models.DeidentificationKey.pseudonym)
+            ).all()
+        )
+        first: dict[uuid.UUID, dt.date] = {}
+        for pid, started in session.execute(
+            select(models.Infusion.patient_id, models.Infusion.started_at)
+        ):
+            first[pid] = min(started.date(), first.get(pid, started.date()))
+    expected = {}
+    for patient in _patients_of(server, "S01"):
+        day, born = first.get(patient.id), patient.date_of_birth
+        expected[pseudonym[patient.id]] = (
+            None
+            if day is None
+            else day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        )
+    assert {p: _age_sent(r) for p, r in found.items()} == expected
+    assert None in expected.values() and len(set(expected.values())) > 2
+    infused = next(p for p, age in expected.items() if age is not None)
+    bundle = client.resource("Patient", id=infused).execute("$everything", method="get")
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert _age_sent(patient) == expected[infused]
+
+
 def test_de_identified_patients_come_in_random_id_order_not_registration_order(
     server: Server,
 ) -> None:

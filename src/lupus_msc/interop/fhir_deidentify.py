@@ -4,8 +4,12 @@ Applied to a resource's JSON form with the key of the patient it belongs to (``F
 
 * **Patient** — keeps ``gender`` only, plus an identifier in ``PSEUDONYM_SYSTEM`` holding the
   pseudonym, which is also its id. Names, the study code, the date of birth (Safe Harbor (A),
-  (C), (R)) and anything else are dropped. Without a birth date there is no age, so there is no
-  age over 89 to aggregate.
+  (C), (R)) and anything else are dropped. The age stays, as the tabular, SDTM and REDCap
+  de-identified exports keep it: the extension ``AGE_EXTENSION`` holds the completed years of
+  age on the day of the first infusion (``FhirKey.first_infusion``, the analysis dataset's
+  ``age_years``) as an R4 ``valueAge`` in UCUM years (``a``). An age above 89 is sent as
+  ``>= 90``, never the real one (Safe Harbor (C): ages over 89 aggregated into one category of
+  90 or older). A patient never infused has no age at the first infusion, so no extension.
 * **Ids and references** — the Patient's id is the pseudonym; every other resource's id is
   ``<pseudonym>-<UUID>``, the UUID derived (UUID5) from the record's id under the patient's
   secret key id, which never leaves the database. So ids are stable from one export to the
@@ -27,13 +31,22 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from lupus_msc.interop.fhir_common import BASE, Shared
+from fhir.resources.R4B.age import Age
+
+from lupus_msc.interop.fhir_common import BASE, UCUM_SYSTEM, Part, Shared
 from lupus_msc.interop.free_text import WORD, scrub
+from lupus_msc.interop.sdtm import age_on
+from lupus_msc.interop.sdtm_deidentify import AGED_OVER, OLDEST_AGE
 
 PSEUDONYM_SYSTEM = f"{BASE}/sid/pseudonym"
+AGE_EXTENSION = f"{BASE}/StructureDefinition/age-at-first-infusion"
+"""De-identified Patient extension, ``valueAge``: the age on the first infusion day (module doc)."""
+YEARS = "a"
+"""UCUM's year (annum), the unit and code of the age."""
 KEEPS_IDS = frozenset({"ResearchStudy"})
 DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
 REFERENCE = re.compile(r"^([A-Za-z]+)/(.+)$")
@@ -54,6 +67,9 @@ class FhirKey:
     secret: uuid.UUID
     identifiers: frozenset[str] = frozenset()
     """The patient's identifying words, lower case (names, study code, record number)."""
+    first_infusion: dt.date | None = None
+    """The day of the patient's first infusion (UTC), the reference of the age; None if never
+    infused."""
 
 
 def resource_id(key: FhirKey, original: str) -> str:
@@ -126,6 +142,26 @@ def _walk(value: Any, key: FhirKey, name: str, memo: Memo | None) -> Any:
     return value
 
 
+@lru_cache(maxsize=AGED_OVER + 1)
+def _age(years: int) -> Shared:
+    """The R4 Age of ``years`` whole years, at most ``AGED_OVER``, which is sent as ``>= 90``."""
+    comparator = ">=" if years > OLDEST_AGE else None
+    age = Age(
+        value=Decimal(years), comparator=comparator, unit=YEARS, system=UCUM_SYSTEM, code=YEARS
+    )
+    return Part(age).json
+
+
+def _age_extension(patient: dict[str, Any], key: FhirKey) -> list[dict[str, Any]]:
+    """The Patient's ``AGE_EXTENSION``, in a list; empty without a first infusion or a full
+    birth date."""
+    born = patient.get("birthDate")
+    if key.first_infusion is None or born is None or len(born) != len("YYYY-MM-DD"):
+        return []
+    years = age_on(dt.date.fromisoformat(born), key.first_infusion)
+    return [{"url": AGE_EXTENSION, "valueAge": _age(min(years, AGED_OVER))}]
+
+
 def deidentify(resource: dict[str, Any], key: FhirKey, memo: Memo | None = None) -> dict[str, Any]:
     """The de-identified copy of ``resource`` (JSON form) of the patient ``key`` belongs to;
     ``resource`` itself is left as it was (its elements may be shared with other resources).
@@ -133,9 +169,11 @@ def deidentify(resource: dict[str, Any], key: FhirKey, memo: Memo | None = None)
     once per patient, and copies made with the same memo share those elements."""
     kind = resource["resourceType"]
     if kind == "Patient":
+        age = _age_extension(resource, key)
         return {
             "resourceType": "Patient",
             "id": key.pseudonym,
+            **({"extension": age} if age else {}),
             "identifier": [{"system": PSEUDONYM_SYSTEM, "value": key.pseudonym}],
             **({"gender": resource["gender"]} if "gender" in resource else {}),
         }

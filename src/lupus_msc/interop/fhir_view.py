@@ -11,13 +11,14 @@ Resources are returned in JSON form (``dict``), each built and validated by its 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lupus_msc.interop import fhir_records, fhir_study
@@ -28,7 +29,7 @@ from lupus_msc.services.deidentification import keys_for
 from lupus_msc.services.errors import NotFound
 from lupus_msc.store import models
 from lupus_msc.store.database import Database
-from lupus_msc.store.models import DeidentificationKey, Patient, ProtocolVersion
+from lupus_msc.store.models import DeidentificationKey, Infusion, Patient, ProtocolVersion
 
 Json = dict[str, object]
 PSEUDONYMOUS_ID = re.compile(r"^(P-[A-Z2-7]{10})(?:-[0-9a-f-]{36})?$")
@@ -52,17 +53,27 @@ def _words(patient: Patient) -> frozenset[str]:
 def fhir_keys(
     database: Database, actor: Actor | None, patients: Iterable[Patient]
 ) -> dict[uuid.UUID, FhirKey]:
-    """The de-identification key of each patient (created on first need, audited)."""
+    """The de-identification key of each patient (created on first need, audited), with the
+    day of the patient's first infusion, the reference of the age the de-identified Patient
+    keeps (``fhir_deidentify`` module doc)."""
     by_code = {patient.study_code: patient for patient in patients}
     keys = keys_for(database, actor, by_code)
     ids = [patient.id for patient in by_code.values()]
     secrets: dict[uuid.UUID, uuid.UUID] = {}
+    first: dict[uuid.UUID, dt.date] = {}
     with database.reads() as session:
         for start in range(0, len(ids), fhir_records.CHUNK):
+            chunk = ids[start : start + fhir_records.CHUNK]
             query = select(DeidentificationKey.patient_id, DeidentificationKey.id).where(
-                DeidentificationKey.patient_id.in_(ids[start : start + fhir_records.CHUNK])
+                DeidentificationKey.patient_id.in_(chunk)
             )
             secrets.update({pid: kid for pid, kid in session.execute(query)})
+            infused = (
+                select(Infusion.patient_id, func.min(Infusion.started_at))
+                .where(Infusion.patient_id.in_(chunk))
+                .group_by(Infusion.patient_id)
+            )
+            first.update({pid: started.date() for pid, started in session.execute(infused)})
     return {
         patient.id: FhirKey(
             patient_id=patient.id,
@@ -70,6 +81,7 @@ def fhir_keys(
             offset_days=keys[code].offset_days,
             secret=secrets[patient.id],
             identifiers=_words(patient),
+            first_infusion=first.get(patient.id),
         )
         for code, patient in by_code.items()
     }
@@ -241,7 +253,6 @@ def patients_page(
     ``identifier`` (``system|value`` or ``value``) matches the study code for identified
     readers and the pseudonym for the others (``PSEUDONYM_SYSTEM``).
     """
-    from sqlalchemy import func
 
     from lupus_msc.interop import fhir_patient
     from lupus_msc.interop.fhir_common import STUDY_CODE_SYSTEM
