@@ -63,13 +63,13 @@ import polars as pl
 
 from lupus_msc.analytics.dataset import FRAMES, AnalysisDataset, write_frames
 from lupus_msc.analytics.visit_table import Notes
+from lupus_msc.interop.sdtm_deidentify import OLDEST_AGE
 from lupus_msc.services.deidentification import PatientKey
 
 Dates = Literal["shift", "days"]
 
-OLDEST_AGE = 89
-"""Ages above this are aggregated (164.514(b)(2)(i)(C))."""
 OLDEST = "90 or older"
+"""The one category of ages above ``OLDEST_AGE`` (164.514(b)(2)(i)(C))."""
 
 DIRECT_IDENTIFIERS = frozenset(
     {

@@ -41,8 +41,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lupus_msc.interop import redcap_schema as schema
-from lupus_msc.interop.deidentify import OLDEST_AGE
 from lupus_msc.interop.redcap_schema import FieldSpec
+from lupus_msc.interop.sdtm_deidentify import OLDEST_AGE
 from lupus_msc.protocol import Protocol
 from lupus_msc.services.deidentification import PatientKey
 from lupus_msc.store.models import AdverseEvent, LabResult, Medication, Patient, Site, Visit
