@@ -40,6 +40,7 @@ import pstats
 import re
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -431,7 +432,8 @@ def whole_markdown(
         "",
         f"Reproduce: `{command}`  ",
         f"Measured {when} on {machine}{_memory_gib()}, {_versions()}; registry "
-        f"`{shown_url(url)}`; `export_ndjson(database, None, DIR, deidentify_all=True)`, every "
+        f"`{shown_url(url)}`; the code of commit {figures['commit']}; "
+        "`export_ndjson(database, None, DIR, deidentify_all=True)`, every "
         "patient, in a child process, two worker processes; 1-minute load average "
         f"{min(LOAD):.1f}–{max(LOAD):.1f} around it (other sessions' work included).",
         "",
@@ -587,8 +589,16 @@ def main() -> None:
 def whole(url: str, args: argparse.Namespace) -> None:
     """Export every patient, measure the disk beside it, and report (``--whole``)."""
     work = Path(tempfile.mkdtemp(prefix="fhir-export-bench-", dir=args.work))
+    commit = subprocess.run(  # the code measured, not whatever is checked out when it ends
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, as make does
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+        check=False,
+    ).stdout.strip()
     try:
         figures = run_child(url, work / "whole", 0, profile=False)
+        figures["commit"] = commit or "unknown"
         per_resource = validation_seconds(work / "whole")
         shutil.rmtree(work / "whole", ignore_errors=True)
         floor = disk_write_seconds(work, figures["bytes"])
