@@ -69,6 +69,8 @@ VALIDATION_SAMPLE = 5_000
 """Resources of each type whose validation alone is timed after the whole registry's export."""
 TOP = 20
 LOAD: list[float] = []
+COMMIT: list[str] = []
+"""The commit measured by the growing cohorts and the profile (set once, in ``main``)."""
 
 STEPS = (
     ("patient ids (patients_of)", "fhir_bulk.py", "patients_of"),
@@ -305,8 +307,9 @@ def markdown(
         "",
         f"Reproduce: `{command}`  ",
         f"Measured {when} on {machine}{_memory_gib()}, {_versions()}; registry "
-        f"`{shown_url(url)}`; `export_ndjson(database, None, DIR, deidentify_all=True, "
-        "limit=N)` (what `lupus-msc export fhir --deidentify --out DIR` runs, every resource "
+        f"`{shown_url(url)}`; the code of commit {COMMIT[0] if COMMIT else 'unknown'}; "
+        "`export_ndjson(database, None, DIR, deidentify_all=True, limit=N)` (what "
+        "`lupus-msc export fhir --deidentify --out DIR` runs, every resource "
         "type, batches of 200 patients) in a child process per row; 1-minute load average "
         f"{min(LOAD):.1f}–{max(LOAD):.1f} around the measured processes (other sessions' work "
         "included).",
@@ -532,6 +535,7 @@ def main() -> None:
         whole(url, args)
         return
     work = Path(tempfile.mkdtemp(prefix="fhir-export-bench-"))
+    COMMIT.append(checked_out())
     scales: list[dict[str, Any]] = []
     profiled = None
     try:
@@ -586,19 +590,25 @@ def main() -> None:
     )
 
 
-def whole(url: str, args: argparse.Namespace) -> None:
-    """Export every patient, measure the disk beside it, and report (``--whole``)."""
-    work = Path(tempfile.mkdtemp(prefix="fhir-export-bench-", dir=args.work))
-    commit = subprocess.run(  # the code measured, not whatever is checked out when it ends
+def checked_out() -> str:
+    """The commit checked out when the measuring starts (the code measured)."""
+    commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, as make does
         capture_output=True,
         text=True,
         cwd=Path(__file__).parent,
         check=False,
     ).stdout.strip()
+    return commit or "unknown"
+
+
+def whole(url: str, args: argparse.Namespace) -> None:
+    """Export every patient, measure the disk beside it, and report (``--whole``)."""
+    work = Path(tempfile.mkdtemp(prefix="fhir-export-bench-", dir=args.work))
+    commit = checked_out()
     try:
         figures = run_child(url, work / "whole", 0, profile=False)
-        figures["commit"] = commit or "unknown"
+        figures["commit"] = commit
         per_resource = validation_seconds(work / "whole")
         shutil.rmtree(work / "whole", ignore_errors=True)
         floor = disk_write_seconds(work, figures["bytes"])

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lupus_msc.clinical import codes
@@ -391,6 +391,43 @@ def _assert_exported_amended(
         and len(resource["id"]) == 36  # a lab's id; a score's is "<visit id>-<score>"
     ]
     assert others and {resource["status"] for resource in others} == {"final"}
+
+
+def test_a_result_stored_with_a_code_no_longer_given_does_not_block_an_import(
+    loaded: Loaded,
+) -> None:
+    """A µmol/L creatinine stored with 2160-0 before the §15 unit rule (``OTHER_KIND_UNITS``):
+    importing a correction of another result of its visit records the visit again with its
+    stored results, which must neither be refused for that code nor superseded."""
+    with loaded.database.reads() as session:  # a visit no other test uses, with creatinine
+        current = ~LabResult.superseded, LabResult.visit_id.not_in(loaded.visits)
+        with_c3 = select(LabResult.visit_id).where(*current, LabResult.analyte == "c3")
+        visit = session.scalar(
+            select(LabResult.visit_id)
+            .where(*current, LabResult.analyte == "creatinine")
+            .where(LabResult.visit_id.in_(with_c3))
+            .limit(1)
+        )
+    assert visit is not None, "no other seeded visit has creatinine and C3"
+    stored = LabResult.visit_id == visit, LabResult.analyte == "creatinine"
+    with loaded.database.engine.begin() as connection:  # as an older release stored it
+        connection.execute(
+            update(LabResult)
+            .where(*stored)
+            .values(value=Decimal(80), unit="umol/L", loinc="2160-0")
+        )
+    other = next(
+        o
+        for o in _observations(loaded.database, visit)
+        if o["code"]["coding"][0]["code"] == codes.LOINC["c3"].code
+    )
+    other["valueQuantity"]["value"] = float(Decimal(str(other["valueQuantity"]["value"])) * 2)
+    other["status"] = "amended"
+    other.pop("referenceRange", None)
+    import_bundle(loaded.database, None, _bundle(other))
+    with loaded.database.reads() as session:
+        kept = session.scalars(select(LabResult).where(*stored)).all()
+    assert [(lab.superseded, lab.unit, lab.loinc) for lab in kept] == [(False, "umol/L", "2160-0")]
 
 
 def test_a_creatinine_in_umol_l_under_the_mass_loinc_code_is_refused(loaded: Loaded) -> None:

@@ -256,14 +256,14 @@ def test_scores_use_the_local_code_system_with_sledai_descriptors_as_components(
     assert sledai.encounter.reference == f"Encounter/{visit.id}"
 
 
-def test_egfr_goes_out_under_its_section_15_loinc_codes_to_one_decimal(built: Built) -> None:
-    """§9 (one decimal, as its worked examples 71.4 and 116.3) and §15 (98979-8 creatinine-based,
-    98980-6 creatinine–cystatin C, whose display §15 did not retrieve, so none is sent). A half
-    (116.25) rounds up; 71.44999 rounds down."""
+def test_egfr_goes_out_under_its_section_15_loinc_codes_at_full_precision(built: Built) -> None:
+    """§9 ("store full precision; display rounded to integer": an exchange is no display, so
+    14.95 is not sent as 15.0, across the G4/G5 limit) and §15 (98979-8 creatinine-based,
+    98980-6 creatinine–cystatin C, whose display §15 did not retrieve, so none is sent)."""
     visit = next(v for v in built.records["visits"] if v.visit_date)
     worked = models.Visit(
         id=visit.id, patient_id=visit.patient_id, visit_date=visit.visit_date, findings={},
-        scores={"egfr": {"egfr_cr": 71.44999, "egfr_cr_cys": 116.25}},
+        scores={"egfr": {"egfr_cr": 14.95, "egfr_cr_cys": 116.25049}},
     )  # fmt: skip
     sent: Any = {o.id: o for o in fhir_observations.egfr_observations(worked)}
     cr, cr_cys = sent[f"{visit.id}-egfr-cr"], sent[f"{visit.id}-egfr-cr-cys"]
@@ -276,18 +276,47 @@ def test_egfr_goes_out_under_its_section_15_loinc_codes_to_one_decimal(built: Bu
         ("http://loinc.org", "98980-6", None)
     ]
     assert (cr.valueQuantity.value, cr_cys.valueQuantity.value) == (
-        Decimal("71.4"),
-        Decimal("116.3"),
+        Decimal("14.95"),
+        Decimal("116.25049"),
     )
     assert (cr.valueQuantity.system, cr.valueQuantity.code) == (
         "http://unitsofmeasure.org",
         "mL/min/{1.73_m2}",
     )
-    assert cr.encounter.reference == f"Encounter/{visit.id}"
+    assert cr.encounter.reference == f"Encounter/{visit.id}" and cr.status == "final"
     records = fhir_records.PatientRecords(visits=[worked])
     assert {draft.fields["id"] for _, draft in fhir_records.drafts(records)} >= set(sent)
     without = models.Visit(id=visit.id, patient_id=visit.patient_id, visit_date=visit.visit_date)
     assert fhir_observations.egfr_observations(without) == []
+
+
+def test_the_egfr_of_a_visit_whose_creatinine_was_replaced_is_amended(built: Built) -> None:
+    """FHIR R4 observation-status: a value modified after being final is ``amended``; the
+    replaced creatinine is not sent, the one that replaced it and the eGFR are amended."""
+    visit = next(v for v in built.records["visits"] if v.visit_date)
+    worked = models.Visit(
+        id=visit.id, patient_id=visit.patient_id, visit_date=visit.visit_date, findings={},
+        scores={"egfr": {"egfr_cr": 80.5}},
+    )  # fmt: skip
+    old, new = (
+        models.LabResult(
+            id=uuid.uuid4(),
+            visit_id=visit.id,
+            analyte="creatinine",
+            value=Decimal(value),
+            unit="mg/dL",
+            superseded=superseded,
+        )
+        for value, superseded in (("1.4", True), ("0.9", False))
+    )
+    records = fhir_records.PatientRecords(visits=[worked], labs=[old, new])
+    sent = {draft.fields["id"]: draft.fields for _, draft in fhir_records.drafts(records)}
+    assert str(old.id) not in sent
+    assert sent[str(new.id)]["status"] == "amended"
+    assert sent[f"{visit.id}-egfr-cr"]["status"] == "amended"
+    alone = fhir_records.PatientRecords(visits=[worked], labs=[new])
+    sent = {draft.fields["id"]: draft.fields for _, draft in fhir_records.drafts(alone)}
+    assert sent[str(new.id)]["status"] == sent[f"{visit.id}-egfr-cr"]["status"] == "final"
 
 
 FACIT_ITEMS = ["HI7", "HI12", "An1", "An2", "An3", "An4", "An5", "An7", "An8", "An12", "An14"]
@@ -312,6 +341,7 @@ def test_facit_f_items_are_components_with_the_answers_as_given(built: Built) ->
         if o.code.coding[0].code == "facit-fatigue-total"
     )
     sent = [(c.code.coding[0].code, c.valueInteger) for c in facit.component]
+    assert "not reversed" in facit.component[0].code.coding[0].display
     assert sent == [
         (f"facit-fatigue-{item}", answers[item])
         for item in FACIT_ITEMS

@@ -469,7 +469,9 @@ def test_lb_rows_match_the_registry_labs(written: Written) -> None:
         )
         if lab.analyte in LOINC:
             code, loinc, unit = LOINC[lab.analyte]
-            assert (row["LBTESTCD"], row["LBLOINC"], row["LBSTRESU"]) == (code, loinc, unit)
+            other_kind = (lab.analyte, lab.unit) in {("creatinine", "umol/L"), ("upcr", "mg/mmol")}
+            expected = None if other_kind else loinc  # §15: 2160-0 mass, 2890-2 mass ratio
+            assert (row["LBTESTCD"], row["LBLOINC"], row["LBSTRESU"]) == (code, expected, unit)
             if row["LBORRESU"] == row["LBSTRESU"]:
                 assert Decimal(row["LBSTRESN"]) == lab.value
             seen.add(lab.analyte)
@@ -1002,3 +1004,21 @@ def test_deidentified_ages_over_89_are_written_as_90(age: int, written_age: int)
     assert shifted["RFICDTC"] == "2026-03-02"  # 27 Feb + 3 days, 2026 not a leap year
     days = deidentify(domain, {"DEMO-S01-0001": key}, dates="days", scrub=str).rows[0]
     assert days["RFICDTC"] is None
+
+
+@pytest.mark.parametrize(
+    ("concept", "unit", "expected"),
+    [
+        ("creatinine", "mg/dL", "2160-0"),
+        ("creatinine", "umol/L", None),
+        ("upcr", "g/g", "2890-2"),
+        ("upcr", "mg/mmol", None),
+        (None, "mg/L", None),
+    ],
+)
+def test_lbloinc_is_left_empty_for_a_unit_of_another_kind_than_the_code(
+    concept: Any, unit: str, expected: str | None
+) -> None:
+    """§15: 2160-0 is Creatinine [Mass/volume], 2890-2 the protein/creatinine [Mass Ratio]; the
+    seeded cohort reports neither in µmol/L or mg/mmol, so the rule is checked here."""
+    assert sdtm._loinc(concept, unit) == expected

@@ -7,7 +7,7 @@ validated R4B models."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -147,13 +147,15 @@ def _sledai_components(result: dict[str, Any]) -> list[Part]:
 
 @lru_cache(maxsize=CACHED)
 def _facit_item(item: str, answer: int) -> Part:
-    code = local(SCORE_SYSTEM, f"facit-fatigue-{item}", f"FACIT-Fatigue item {item}")
+    display = f"FACIT-Fatigue item {item} response (0-4 as answered, not reversed)"
+    code = local(SCORE_SYSTEM, f"facit-fatigue-{item}", display)
     return Part(ObservationComponent(code=code.model, valueInteger=answer))
 
 
 def _facit_components(visit: models.Visit) -> list[Part]:
     """One component per answered item (§13 codes, questionnaire order), the answer 0–4 as
-    given, before any reversal; 8, 9 and blanks are not answers (§13 step 1) and are left out.
+    given, before any reversal (the display says so: summed as they are, 11 of the 13 items
+    read "higher = more fatigue", D17); 8, 9 and blanks are not answers (§13 step 1), left out.
     The items' wording is licensed (§13): the codes only."""
     answers = (visit.findings or {}).get("facit_f") or {}
     return [
@@ -199,8 +201,6 @@ def score_drafts(visit: models.Visit) -> list[Draft]:
 
 
 EGFR_UNIT = "mL/min/1.73m2"
-EGFR_PLACES = Decimal("0.1")
-"""§9's worked examples give eGFR to one decimal (71.4, 116.3): the value sent, rounded half up."""
 EGFR_RESULTS: tuple[tuple[str, codes.LabConcept, str], ...] = (
     ("egfr_cr", "egfr_ckdepi2021_cr", "egfr-cr"),
     ("egfr_cr_cys", "egfr_ckdepi2021_cr_cys", "egfr-cr-cys"),
@@ -215,10 +215,13 @@ def _egfr_code(concept: codes.LabConcept) -> Part:
     return local(code.system, code.code, code.display)
 
 
-def egfr_drafts(visit: models.Visit) -> list[Draft]:
+def egfr_drafts(visit: models.Visit, *, amended: bool = False) -> list[Draft]:
     """The visit's eGFR (CKD-EPI 2021, §9) as the registry computed it from the visit's
     creatinine (and cystatin C), ids ``<visit>-egfr-cr`` and ``<visit>-egfr-cr-cys``: LOINC
-    98979-8 and 98980-6 (§15), in mL/min/1.73 m² (UCUM ``mL/min/{1.73_m2}``), one decimal."""
+    98979-8 and 98980-6 (§15), in mL/min/1.73 m² (UCUM ``mL/min/{1.73_m2}``), at the full
+    precision stored (§9: "store full precision; display rounded to integer"; an exchange is
+    not a display, and rounding first could move a value across a KDIGO category limit).
+    ``amended`` when a result it was computed from replaced an earlier one."""
     result = (visit.scores or {}).get("egfr")
     if not isinstance(result, dict):
         return []
@@ -228,17 +231,16 @@ def egfr_drafts(visit: models.Visit) -> list[Draft]:
             f"{visit.id}-{suffix}",
             "laboratory",
             _egfr_code(concept),
-            valueQuantity=quantity(
-                Decimal(str(result[field])).quantize(EGFR_PLACES, ROUND_HALF_UP), EGFR_UNIT
-            ),
+            status="amended" if amended else "final",
+            valueQuantity=quantity(Decimal(str(result[field])), EGFR_UNIT),
         )
         for field, concept, suffix in EGFR_RESULTS
         if result.get(field) is not None
     ]
 
 
-def egfr_observations(visit: models.Visit) -> list[Observation]:
-    return [built(Observation, draft) for draft in egfr_drafts(visit)]
+def egfr_observations(visit: models.Visit, *, amended: bool = False) -> list[Observation]:
+    return [built(Observation, draft) for draft in egfr_drafts(visit, amended=amended)]
 
 
 def score_observations(visit: models.Visit) -> list[Observation]:

@@ -151,6 +151,10 @@ def _people(records: PatientRecords) -> Iterator[OwnedDraft]:
         yield consent.patient_id, fhir_study.research_consent_draft(consent)
 
 
+EGFR_INPUTS = ("creatinine", "cystatin_c")
+"""The lab results the registry computes a visit's eGFR from (§9)."""
+
+
 def _visits(records: PatientRecords) -> Iterator[OwnedDraft]:
     visits = {visit.id: visit for visit in records.visits}
     recorded = [visit for visit in records.visits if visit.visit_date is not None]
@@ -166,7 +170,8 @@ def _visits(records: PatientRecords) -> Iterator[OwnedDraft]:
     for visit in recorded:
         for observation in fhir_observations.score_drafts(visit):
             yield visit.patient_id, observation
-        for observation in fhir_observations.egfr_drafts(visit):
+        inputs_replaced = any((visit.id, analyte) in replaced for analyte in EGFR_INPUTS)
+        for observation in fhir_observations.egfr_drafts(visit, amended=inputs_replaced):
             yield visit.patient_id, observation
     for medication in records.medications:
         yield medication.patient_id, fhir_medications.medication_statement_draft(medication)
@@ -195,7 +200,8 @@ def drafts(records: PatientRecords) -> Iterator[OwnedDraft]:
     results are sent, as the SDTM and REDCap exports do: a superseded result (replaced or
     dropped when the visit was recorded again) is not, and the result that replaced one of the
     same analyte is ``amended`` (a receiver, lupus-msc's own import included, takes an
-    ``amended`` result as the correction of the one it holds). A lot belongs to the patient it
+    ``amended`` result as the correction of the one it holds), as is the visit's eGFR when its
+    creatinine or cystatin C replaced an earlier result. A lot belongs to the patient it
     was infused into (or is allocated to).
     """
     yield from _people(records)

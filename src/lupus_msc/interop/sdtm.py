@@ -27,7 +27,8 @@ Conventions (documented in the define file too):
   them joined by ``"; "`` in code order (one EX record per infusion, the dose being the total).
 * LB keeps current results only (a superseded result is not exported), the value as reported
   in ``LBORRES``/``LBORRESU`` and converted to the analyte's canonical unit in
-  ``LBSTRESN``/``LBSTRESU``; ``LBLOINC`` is the §15 code of the analyte (empty without one).
+  ``LBSTRESN``/``LBSTRESU``; ``LBLOINC`` is the §15 code of the analyte (empty without one, and
+  for a result reported in a unit of another kind of quantity than the code's, §15).
 * CM has one record per medication record (a dose change is a new record in the registry);
   ``CMPDNEQ`` is the §11 prednisone equivalent the registry derived, ``CMCAT`` marks those
   medications as systemic glucocorticoids.
@@ -469,6 +470,14 @@ def _standard(lab: models.LabResult) -> Decimal | None:
     return analyte.canonical(lab.value, lab.unit)
 
 
+def _loinc(concept: codes.LabConcept | None, unit: str) -> str | None:
+    """The §15 code of the test as reported, none for a unit of another kind of quantity than
+    the code's (a µmol/L creatinine, an mg/mmol UPCR: ``codes.OTHER_KIND_UNITS``), as FHIR."""
+    if concept is None or not codes.loinc_fits(concept, unit):
+        return None
+    return codes.LOINC[concept].code
+
+
 def lb(records: Records) -> Domain:
     """One record per current lab result of a visit that took place."""
     found = subjects(records)
@@ -497,7 +506,7 @@ def lb(records: Records) -> Domain:
                 "LBSTRESC": number_text(standard) if standard is not None else lab.text_value,
                 "LBSTRESN": standard,
                 "LBSTRESU": None if analyte is None else analyte.unit,
-                "LBLOINC": None if concept is None else codes.LOINC[concept].code,
+                "LBLOINC": _loinc(concept, lab.unit),
                 **visit_timing(LB, subject, visit, numbers),
             }
         )

@@ -45,12 +45,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lupus_msc.clinical import codes
 from lupus_msc.services import visit_labs, visits
 from lupus_msc.services.access import Action, Actor, require
 from lupus_msc.services.errors import Invalid, ServiceError
 from lupus_msc.services.unit import unit_of_work
 from lupus_msc.services.visit_findings import VisitIn
-from lupus_msc.services.visit_labs import LabIn
+from lupus_msc.services.visit_labs import ANALYTES, LabIn
 from lupus_msc.store.database import Database
 from lupus_msc.store.models import LabResult, Patient, Visit
 
@@ -298,7 +299,12 @@ def _merge(
 
 
 def _as_input(result: LabResult) -> LabIn:
-    """A stored result as the input that keeps it unchanged when the visit is recorded again."""
+    """A stored result as the input that keeps it unchanged when the visit is recorded again.
+    A code the registry no longer gives (§15, ``codes.OTHER_KIND_UNITS``: stored on a µmol/L
+    creatinine or an mg/mmol UPCR before that rule) is not sent back, so that it is not refused:
+    a result given without a code keeps the one it was stored with."""
+    concept = ANALYTES[result.analyte].concept
+    fits = concept is None or codes.loinc_fits(concept, result.unit)
     return LabIn.model_validate(
         {
             "analyte": result.analyte,
@@ -306,7 +312,7 @@ def _as_input(result: LabResult) -> LabIn:
             "unit": result.unit,
             "reference_low": result.reference_low,
             "reference_high": result.reference_high,
-            "loinc": result.loinc,
+            "loinc": result.loinc if fits else None,
         }
     )
 
