@@ -498,14 +498,32 @@ def _refused_kick_off(server: Server, path: str, query: str) -> list[dict[str, A
 
 
 @pytest.mark.parametrize("path", ["$export", "Patient/$export"])
-def test_an_export_since_a_time_is_refused_by_name_and_nothing_is_queued(
-    server: Server, path: str
+def test_an_export_since_a_time_includes_everything_and_says_so(server: Server, path: str) -> None:
+    """Bulk Data IG: ``_since`` support is required of a server, and resources without a
+    last-updated time MAY be included irrespective of it; the 202's outcome says they all are."""
+    http = server.http("physician")
+    kick_off = http.get(
+        f"/fhir/{path}?_type=Patient&_since=2999-01-01T00:00:00Z",
+        headers={"Prefer": "respond-async"},
+    )
+    assert kick_off.status_code == 202, kick_off.text
+    (issue,) = kick_off.json()["issue"]
+    assert (
+        issue["expression"] == ["_since"] and "every resource is included" in issue["diagnostics"]
+    )
+    manifest = _finished(http, kick_off.headers["Content-Location"])
+    assert [(o["type"], o["count"]) for o in manifest["output"]] == [
+        ("Patient", len(_patients_of(server, "S01")))
+    ]
+
+
+@pytest.mark.parametrize("since", ["2025-01-01", "yesterday", "2025-01-01T00:00:00"])
+def test_a_since_that_is_not_an_instant_is_refused_and_nothing_is_queued(
+    server: Server, since: str
 ) -> None:
-    """``_since`` is not supported: ignoring it would send everything as if it were a delta
-    (Bulk Data IG, kick-off: an unsupported parameter SHOULD be an error with an outcome)."""
-    issues = _refused_kick_off(server, path, "?_type=Patient&_since=2025-01-01T00:00:00Z")
+    """FHIR R4 instant: a full date and time with its zone (a date alone is not one)."""
+    issues = _refused_kick_off(server, "$export", f"?_since={since}")
     assert [issue["expression"] for issue in issues] == [["_since"]]
-    assert issues[0]["diagnostics"].startswith("_since: not supported")
 
 
 def test_an_unknown_export_parameter_is_refused_by_name(server: Server) -> None:
@@ -524,21 +542,22 @@ def test_a_lenient_client_gets_the_whole_export_with_the_ignored_parameters_name
     server: Server,
 ) -> None:
     """``Prefer: respond-async, handling=lenient`` (RFC 7240: one header, two preferences):
-    ``_since`` is ignored, the 202 says so, and the export holds every patient of the site."""
+    ``_elements`` and ``_typo`` are ignored, the 202 says so, and the export holds every patient
+    of the site."""
     http = server.http("physician")
     kick_off = http.get(
-        "/fhir/$export?_type=Patient&_since=2999-01-01T00:00:00Z&_typo=1",
+        "/fhir/$export?_type=Patient&_elements=id&_typo=1",
         headers={"Prefer": "respond-async, handling=lenient"},
     )
     assert kick_off.status_code == 202, kick_off.text
     warned = [issue["expression"] for issue in kick_off.json()["issue"]]
-    assert warned == [["_since"], ["_typo"]]
+    assert warned == [["_elements"], ["_typo"]]
     manifest = _finished(http, kick_off.headers["Content-Location"])
     assert [(o["type"], o["count"]) for o in manifest["output"]] == [
         ("Patient", len(_patients_of(server, "S01")))
     ]
     two_headers = http.get(
-        "/fhir/$export?_type=Patient&_since=2999-01-01T00:00:00Z",
+        "/fhir/$export?_type=Patient&_elements=id",
         headers=[("Prefer", "handling=lenient"), ("Prefer", "respond-async")],
     )
     assert two_headers.status_code == 202, two_headers.text

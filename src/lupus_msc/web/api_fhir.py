@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -142,9 +143,19 @@ def metadata(request: Request) -> FhirResponse:
 ExportQuery = Annotated[list[str] | None, Query(alias="_type")]
 """Bulk Data kick-off: ``_type`` is comma-separated and may be repeated; every value counts."""
 FormatQuery = Annotated[str | None, Query(alias="_outputFormat")]
-KICK_OFF_PARAMETERS = ("_outputFormat", "_type")
-"""The kick-off parameters this server acts on; ``_since``, ``_elements``, ``_typeFilter``,
+SinceQuery = Annotated[str | None, Query(alias="_since")]
+KICK_OFF_PARAMETERS = ("_outputFormat", "_since", "_type")
+"""The kick-off parameters this server acts on; ``_elements``, ``_typeFilter``,
 ``includeAssociatedData`` and any other are not supported."""
+INSTANT = re.compile(
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"([0-5][0-9]|60)(\.[0-9]+)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+)
+"""FHIR R4's ``instant`` (datatypes.html#instant), the type of ``_since``."""
+SINCE_IGNORED = (
+    "every resource is included: the registry keeps no last-updated time for each resource "
+    "(Bulk Data IG, _since: such resources MAY be included irrespective of _since)"
+)
 
 
 def preferences(request: Request) -> dict[str, str]:
@@ -169,8 +180,8 @@ def _unsupported(request: Request, lenient: bool) -> list[str]:
     a server unable to support a parameter SHOULD answer an error with an OperationOutcome, and
     MAY process the request instead when ``Prefer: handling=lenient`` is sent. FHIR R4 search,
     "Handling Errors" (``search.html#errors``), defines ``handling=strict|lenient`` and leaves
-    the default to the server: ours is strict, because an ignored ``_since`` would hand
-    everything to a client that believes it received a delta."""
+    the default to the server: ours is strict, because an ignored filter (``_typeFilter``,
+    ``_elements``) would hand a client more than it believes it asked for."""
     names = list(dict.fromkeys(n for n in request.query_params if n not in KICK_OFF_PARAMETERS))
     if names and not lenient:
         why = f"not supported by $export here (supported: {', '.join(KICK_OFF_PARAMETERS)})"
@@ -181,20 +192,32 @@ def _unsupported(request: Request, lenient: bool) -> list[str]:
     return names
 
 
-def _ignored(names: list[str]) -> dict[str, Any]:
-    """The 202's optional OperationOutcome (Bulk Data "Response - Success"): what was ignored."""
+def _warnings(notes: list[tuple[str, str]]) -> dict[str, Any]:
+    """The 202's optional OperationOutcome (Bulk Data "Response - Success"): one warning per
+    parameter not applied as the client may think, (parameter, why)."""
     return {
         "resourceType": "OperationOutcome",
         "issue": [
             {
                 "severity": "warning",
                 "code": "not-supported",
-                "diagnostics": f"{name}: not supported, ignored (Prefer: handling=lenient)",
+                "diagnostics": f"{name}: {why}",
                 "expression": [name],
             }
-            for name in names
+            for name, why in notes
         ],
     }
+
+
+def _since(since: str | None) -> list[tuple[str, str]]:
+    """``_since`` (support required of a server by the Bulk Data IG) is checked as an instant
+    and then includes everything, which the 202 says: no registry record carries a
+    last-updated time of the resource built from it."""
+    if since is None:
+        return []
+    if not INSTANT.fullmatch(since):
+        raise invalid("_since", "must be a FHIR instant, e.g. 2025-01-01T00:00:00Z")
+    return [("_since", SINCE_IGNORED)]
 
 
 @router.get("/$export")
@@ -205,6 +228,7 @@ def kick_off(
     registry: DatabaseDep,
     output_format: FormatQuery = None,
     types: ExportQuery = None,
+    since: SinceQuery = None,
 ) -> Response:
     """Bulk Data kick-off, system or patient level: the same patients, every one the actor may
     read (an export of all is scoped to the actor's sites); de-identified without
@@ -215,6 +239,8 @@ def kick_off(
     if "respond-async" not in prefer:
         raise invalid("Prefer", "a bulk export needs the header Prefer: respond-async")
     ignored = _unsupported(request, lenient=prefer.get("handling") == "lenient")
+    notes = _since(since)
+    notes += [(name, "not supported, ignored (Prefer: handling=lenient)") for name in ignored]
     if output_format is not None and output_format not in OUTPUT_FORMATS:
         raise invalid("_outputFormat", f"only {NDJSON} is written")
     wanted = None if not types else check_types([t for value in types for t in value.split(",")])
@@ -230,9 +256,9 @@ def kick_off(
     )
     status_url = f"{request.base_url}fhir/$export-status/{job.id}"
     headers = {"Content-Location": status_url}
-    if not ignored:
+    if not notes:
         return Response(status_code=202, headers=headers)
-    return FhirResponse(_ignored(ignored), status_code=202, headers=headers)
+    return FhirResponse(_warnings(notes), status_code=202, headers=headers)
 
 
 def _job_id(text: str) -> uuid.UUID:
