@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from fhir_core.types import Instant
+from pydantic import TypeAdapter, ValidationError
 
 from lupus_msc import __version__
 from lupus_msc.interop import fhir_records, fhir_view
@@ -147,11 +148,9 @@ SinceQuery = Annotated[str | None, Query(alias="_since")]
 KICK_OFF_PARAMETERS = ("_outputFormat", "_since", "_type")
 """The kick-off parameters this server acts on; ``_elements``, ``_typeFilter``,
 ``includeAssociatedData`` and any other are not supported."""
-INSTANT = re.compile(
-    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:"
-    r"([0-5][0-9]|60)(\.[0-9]+)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
-)
-"""FHIR R4's ``instant`` (datatypes.html#instant), the type of ``_since``."""
+INSTANT = TypeAdapter(Instant)
+"""FHIR R4's ``instant`` (datatypes.html#instant), the type of ``_since``, as fhir.resources
+checks it."""
 SINCE_IGNORED = (
     "every resource is included: the registry keeps no last-updated time for each resource "
     "(Bulk Data IG, _since: such resources MAY be included irrespective of _since)"
@@ -215,8 +214,10 @@ def _since(since: str | None) -> list[tuple[str, str]]:
     last-updated time of the resource built from it."""
     if since is None:
         return []
-    if not INSTANT.fullmatch(since):
-        raise invalid("_since", "must be a FHIR instant, e.g. 2025-01-01T00:00:00Z")
+    try:
+        INSTANT.validate_python(since)
+    except ValidationError:
+        raise invalid("_since", "must be a FHIR instant, e.g. 2025-01-01T00:00:00Z") from None
     return [("_since", SINCE_IGNORED)]
 
 
