@@ -158,11 +158,8 @@ def _facit_components(visit: models.Visit) -> list[Part]:
     read "higher = more fatigue", D17); 8, 9 and blanks are not answers (§13 step 1), left out.
     The items' wording is licensed (§13): the codes only."""
     answers = (visit.findings or {}).get("facit_f") or {}
-    return [
-        _facit_item(item, answers[item])
-        for item in facit_f.ITEMS
-        if answers.get(item) is not None and answers[item] not in facit_f.NOT_ANSWERED
-    ]
+    answered = facit_f.item_scores(facit_f.FacitResponses.model_validate(answers))
+    return [_facit_item(item, answers[item]) for item in answered]
 
 
 def _score_value(key: str, visit: models.Visit) -> dict[str, Any]:
