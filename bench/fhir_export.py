@@ -69,8 +69,6 @@ VALIDATION_SAMPLE = 5_000
 """Resources of each type whose validation alone is timed after the whole registry's export."""
 TOP = 20
 LOAD: list[float] = []
-COMMIT: list[str] = []
-"""The commit measured by the growing cohorts and the profile (set once, in ``main``)."""
 
 STEPS = (
     ("patient ids (patients_of)", "fhir_bulk.py", "patients_of"),
@@ -291,28 +289,39 @@ def _versions() -> str:
     )
 
 
+def measured(url: str, commit: str, what: str) -> str:
+    """A section's line of when, where, which code and what was measured, and the load."""
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Measured {when} on {machine}{_memory_gib()}, {_versions()}; registry "
+        f"`{shown_url(url)}`; the code of commit {commit}; {what}; 1-minute load average "
+        f"{min(LOAD):.1f}–{max(LOAD):.1f} around the measured processes (other sessions' work "
+        "included)."
+    )
+
+
 def markdown(
     url: str,
     scales: list[dict[str, Any]],
     estimate: dict[str, float] | None,
     profiled: dict[str, Any] | None,
     command: str,
+    commit: str,
 ) -> str:
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     backend = backend_of(url)
     lines = [
         MARK.format(backend=backend.lower(), edge="start"),
         f"## De-identified FHIR NDJSON export (`bench/fhir_export.py`, {backend})",
         "",
         f"Reproduce: `{command}`  ",
-        f"Measured {when} on {machine}{_memory_gib()}, {_versions()}; registry "
-        f"`{shown_url(url)}`; the code of commit {COMMIT[0] if COMMIT else 'unknown'}; "
-        "`export_ndjson(database, None, DIR, deidentify_all=True, limit=N)` (what "
-        "`lupus-msc export fhir --deidentify --out DIR` runs, every resource "
-        "type, batches of 200 patients) in a child process per row; 1-minute load average "
-        f"{min(LOAD):.1f}–{max(LOAD):.1f} around the measured processes (other sessions' work "
-        "included).",
+        measured(
+            url,
+            commit,
+            "`export_ndjson(database, None, DIR, deidentify_all=True, limit=N)` (what "
+            "`lupus-msc export fhir --deidentify --out DIR` runs, every resource type, batches "
+            "of 200 patients) in a child process per row",
+        ),
         "",
     ]
     if scales:
@@ -423,8 +432,6 @@ def whole_markdown(
     command: str,
 ) -> str:
     """The section of the whole registry's export: measured, with its tenths and the disk."""
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     backend = backend_of(url)
     seconds = figures["wall_seconds"]
     marks = figures["tenths"]
@@ -434,11 +441,12 @@ def whole_markdown(
         f"### The whole registry, measured (`bench/fhir_export.py --whole`, {backend})",
         "",
         f"Reproduce: `{command}`  ",
-        f"Measured {when} on {machine}{_memory_gib()}, {_versions()}; registry "
-        f"`{shown_url(url)}`; the code of commit {figures['commit']}; "
-        "`export_ndjson(database, None, DIR, deidentify_all=True)`, every "
-        "patient, in a child process, two worker processes; 1-minute load average "
-        f"{min(LOAD):.1f}–{max(LOAD):.1f} around it (other sessions' work included).",
+        measured(
+            url,
+            figures["commit"],
+            "`export_ndjson(database, None, DIR, deidentify_all=True)`, every patient, in a "
+            "child process, two worker processes",
+        ),
         "",
         f"- **{figures['patients']:,} patients, {figures['resources']:,} resources, "
         f"{figures['bytes'] / 2**30:,.1f} GiB of NDJSON in {seconds:,.0f} s** "
@@ -535,7 +543,7 @@ def main() -> None:
         whole(url, args)
         return
     work = Path(tempfile.mkdtemp(prefix="fhir-export-bench-"))
-    COMMIT.append(checked_out())
+    commit = checked_out()
     scales: list[dict[str, Any]] = []
     profiled = None
     try:
@@ -569,7 +577,7 @@ def main() -> None:
         )
     command = " ".join([".venv/bin/python", "bench/fhir_export.py", *sys.argv[1:]])
     if not args.no_report:
-        write_section(markdown(url, scales, estimate, profiled, command), url)
+        write_section(markdown(url, scales, estimate, profiled, command, commit), url)
     print(
         json.dumps(
             {
